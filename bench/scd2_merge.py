@@ -1,0 +1,168 @@
+"""SCD Type 2 merge of 100,000 markets against the physical floor of a plain COPY.
+
+Usage: python bench/scd2_merge.py [--markets 100000] [--changed-fraction 0.1] [--naive 10000]
+
+Prints one JSON object. Uses PRECOG_BENCH_DATABASE_URL's server (else PRECOG_DATABASE_URL's,
+else the embedded one) and drops its database afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _database import bench_database  # noqa: E402
+
+from precog_pipelines.lib.scd2 import merge_snapshot  # noqa: E402
+from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
+from precog_pipelines.lib.warehouse.tables import MARKETS  # noqa: E402
+
+START = datetime(2026, 9, 13, 17, 0, tzinfo=timezone.utc)
+MARKETS_PER_EVENT = 100
+
+
+def cents(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2).quantize(Decimal("0.0001"))
+
+
+def snapshot_row(index: int, bid_cents: int) -> tuple:
+    ticker = f"KXBENCH-{index // MARKETS_PER_EVENT:05d}-M{index:06d}"
+    values = {
+        "ticker": ticker, "status": "active", "yes_bid": cents(bid_cents), "yes_ask": cents(bid_cents + 2),
+        "no_bid": cents(98 - bid_cents), "no_ask": cents(100 - bid_cents), "last_price": cents(bid_cents + 1),
+        "yes_bid_size": Decimal("100.00"), "yes_ask_size": Decimal("80.00"), "result": "",
+        "settlement_value": None, "settlement_ts": None, "close_time": START + timedelta(days=14),
+        "event_ticker": f"KXBENCH-{index // MARKETS_PER_EVENT:05d}", "market_type": "binary",
+        "title": f"Benchmark market {index}", "yes_sub_title": "A", "no_sub_title": "A",
+        "volume": Decimal("1000.00"), "volume_24h": Decimal("10.00"), "open_interest": Decimal("500.00"),
+        "notional_value": Decimal("1.0000"), "expiration_value": "", "open_time": START - timedelta(days=7),
+        "expected_expiration_time": None, "latest_expiration_time": None, "occurrence_datetime": None,
+        "can_close_early": True, "updated_time": START,
+    }
+    return tuple(values[column] for column in MARKETS.columns)
+
+
+def seed_keys(url: str, count: int) -> None:
+    events = (count + MARKETS_PER_EVENT - 1) // MARKETS_PER_EVENT
+    with connect(url) as conn:
+        conn.execute("INSERT INTO series (ticker, title, fee_type, fee_multiplier) "
+                     "VALUES ('KXBENCH', 'Benchmark', 'quadratic', 0.07)")
+        conn.execute("INSERT INTO events (event_ticker, series_ticker, title, mutually_exclusive) "
+                     "SELECT format('KXBENCH-%%s', lpad(i::text, 5, '0')), 'KXBENCH', 'e', false "
+                     "FROM generate_series(0, %s) i", (events - 1,))
+        conn.execute("INSERT INTO market_tickers (ticker, event_ticker) "
+                     "SELECT format('KXBENCH-%%s-M%%s', lpad((i / %s)::text, 5, '0'), lpad(i::text, 6, '0')), "
+                     "format('KXBENCH-%%s', lpad((i / %s)::text, 5, '0')) FROM generate_series(0, %s) i",
+                     (MARKETS_PER_EVENT, MARKETS_PER_EVENT, count - 1))
+        conn.commit()
+
+
+def timed_merge(url: str, rows: list[tuple], observed_at: datetime) -> tuple[float, object]:
+    with connect(url) as conn:
+        started = time.perf_counter()
+        result = merge_snapshot(conn, MARKETS, rows, observed_at)
+        conn.commit()
+        return time.perf_counter() - started, result
+
+
+def copy_floor(url: str, rows: list[tuple], repeats: int = 3) -> float:
+    """Median seconds to COPY the same rows into an unindexed table with the same columns."""
+    columns = ", ".join(MARKETS.columns)
+    timings = []
+    for attempt in range(repeats):
+        with connect(url) as conn:
+            conn.execute(f"CREATE TABLE copy_floor_{attempt} AS SELECT {columns} FROM markets WITH NO DATA")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cursor, cursor.copy(f"COPY copy_floor_{attempt} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def naive_merge(url: str, rows: list[tuple], observed_at: datetime) -> float:
+    """One SELECT, then UPDATE + INSERT when changed, per market: the way not to do it."""
+    tracked = MARKETS.tracked
+    key_index, tracked_index = 0, [MARKETS.columns.index(c) for c in tracked]
+    insert = (f"INSERT INTO markets ({', '.join(MARKETS.columns)}, row_start_ts) "
+              f"VALUES ({', '.join(['%s'] * len(MARKETS.columns))}, %s)")
+    with connect(url) as conn:
+        started = time.perf_counter()
+        for row in rows:
+            current = conn.execute(
+                f"SELECT id, {', '.join(tracked)} FROM markets WHERE ticker = %s AND row_current_ind",
+                (row[key_index],)).fetchone()
+            if current is not None and tuple(current[1:]) == tuple(row[i] for i in tracked_index):
+                continue
+            if current is not None:
+                conn.execute("UPDATE markets SET row_current_ind = false, row_end_ts = %s WHERE id = %s",
+                             (observed_at, current[0]))
+            conn.execute(insert, (*row, observed_at))
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markets", type=int, default=100_000)
+    parser.add_argument("--changed-fraction", type=float, default=0.1)
+    parser.add_argument("--naive", type=int, default=10_000)
+    args = parser.parse_args()
+    rng = random.Random(20261122)
+    bids = [rng.randint(2, 95) for _ in range(args.markets)]
+    first = [snapshot_row(i, bid) for i, bid in enumerate(bids)]
+    changed_indexes = set(rng.sample(range(args.markets), int(args.markets * args.changed_fraction)))
+    changed = [snapshot_row(i, bid + 1 if i in changed_indexes else bid) for i, bid in enumerate(bids)]
+
+    with bench_database("precog_bench_scd2") as url:
+        seed_keys(url, args.markets)
+        floor = copy_floor(url, first)
+        first_seconds, first_result = timed_merge(url, first, START)
+        changed_seconds, changed_result = timed_merge(url, changed, START + timedelta(minutes=5))
+        identical_seconds, identical_result = timed_merge(url, changed, START + timedelta(minutes=10))
+        with connect(url) as conn:
+            versions = conn.execute("SELECT count(*) FROM markets").fetchone()[0]
+
+    with bench_database("precog_bench_scd2_naive") as url:
+        seed_keys(url, args.naive)
+        naive_first = naive_merge(url, first[: args.naive], START)
+        naive_changed = naive_merge(url, changed[: args.naive], START + timedelta(minutes=5))
+
+    def figures(seconds: float, result) -> dict:
+        return {"seconds": round(seconds, 3), "rows_per_second": round(args.markets / seconds),
+                "ratio_to_copy_floor": round(seconds / floor, 2), "inserted": result.inserted,
+                "closed": result.closed, "unchanged": result.unchanged}
+
+    print(json.dumps({
+        "benchmark": "scd2_merge",
+        "markets": args.markets,
+        "changed": len(changed_indexes),
+        "copy_floor_seconds": round(floor, 3),
+        "copy_floor_rows_per_second": round(args.markets / floor),
+        "first_load": figures(first_seconds, first_result),
+        "ten_percent_changed": figures(changed_seconds, changed_result),
+        "identical_snapshot": figures(identical_seconds, identical_result),
+        "versions_stored": versions,
+        "naive_row_by_row": {
+            "markets": args.naive,
+            "first_load_seconds": round(naive_first, 3),
+            "first_load_rows_per_second": round(args.naive / naive_first),
+            "ten_percent_changed_seconds": round(naive_changed, 3),
+            "ten_percent_changed_rows_per_second": round(args.naive / naive_changed),
+        },
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

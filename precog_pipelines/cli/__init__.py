@@ -1,0 +1,28 @@
+"""The ``precog`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from precog_pipelines.cli.db import db
+from precog_pipelines.cli.dev import dev, env
+from precog_pipelines.cli.elo import elo
+from precog_pipelines.cli.kalshi import kalshi
+from precog_pipelines.cli.sandbox import sandbox
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def precog() -> None:
+    """Precog Pipelines: data platform for trading sports prediction markets."""
+
+
+precog.add_command(db)
+precog.add_command(dev)
+precog.add_command(env)
+precog.add_command(kalshi)
+precog.add_command(sandbox)
+precog.add_command(elo)
+
+
+def main() -> None:
+    precog()

@@ -1,0 +1,3 @@
+from precog_pipelines.cli import main
+
+main()

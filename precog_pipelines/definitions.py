@@ -1,0 +1,15 @@
+"""The code location: everything under defs/ is discovered and loaded."""
+
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        # Our steps are short SQL and HTTP calls: running them in the run's own process saves a
+        # Python start-up (and its imports) per step, which dominates on a small machine.
+        dg.Definitions(executor=dg.in_process_executor),
+    )

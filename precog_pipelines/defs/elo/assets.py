@@ -1,0 +1,95 @@
+"""The Elo rating history, one partition per NFL season."""
+
+from typing import Any
+
+import dagster as dg
+
+from precog_pipelines.defs.elo.partitions import nfl_seasons, season_range
+from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
+from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS, RatingRun, rate_seasons
+from precog_pipelines.lib.elo.report import SeasonReport, forecasts, season_reports
+from precog_pipelines.lib.elo.scoring import brier_score, log_loss
+from precog_pipelines.lib.elo.seasons import describe_seasons
+from precog_pipelines.lib.elo.store import team_codes
+from precog_pipelines.resources.elo_games import EloGameSourceResource
+from precog_pipelines.resources.warehouse import WarehouseResource
+
+
+@dg.asset(
+    partitions_def=nfl_seasons,
+    deps=[
+        # Each season starts from the ratings at the end of the previous one.
+        dg.AssetDep("elo_ratings", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)),
+        # Seasons after FiveThirtyEight's files are rated from the games ESPN ingestion writes.
+        dg.AssetDep("game_states"),
+    ],
+    # A backfill of any range is one run replaying its seasons in order, not a chain of runs.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="elo",
+    kinds={"postgres", "python"},
+    owners=["team:precog"],
+)
+def elo_ratings(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, elo_games: EloGameSourceResource
+) -> dg.MaterializeResult:
+    """Table ``elo_rating_history``: one row per team per final game under model ``elo_nfl``
+    v1.0 (FiveThirtyEight's classic NFL Elo): the rating before the game (after any
+    season-start reversion), after it, and the pre-game win probability.
+
+    Games come from FiveThirtyEight's files up to their last season (recorded in ``games``,
+    with historical franchises added to ``teams`` as inactive) and from completed ESPN games in
+    the warehouse after it. A run starts from the stored ratings at the end of the season
+    before its range and replaces the range's rows in one transaction; when the range reaches
+    the latest season with games it also sets ``teams.current_elo_rating``.
+
+    Each season's partition shows its games, Brier score and log loss of its pre-game
+    probabilities, its top and bottom five teams and a chart of every team's season.
+    """
+    first, last = season_range(context.partition_key_range)
+    try:
+        with warehouse.begin() as conn:
+            pg = conn.connection.driver_connection
+            run = rate_seasons(pg, elo_games.source(), NFL_MODEL_NAME, NFL_MODEL_VERSION, first, last)
+            codes = team_codes(pg, {t for r in run.rated for t in (r.game.team1, r.game.team2)})
+    except ELO_INPUT_ERRORS as exc:
+        # Bad input or a missing earlier season: the message says what to fix; nothing was written.
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    if run.seasons_needing_rerun:
+        context.log.warning(
+            f"ratings of seasons {describe_seasons(run.seasons_needing_rerun)} were replayed from the ratings "
+            f"this run replaced and no longer follow from them; rematerialize those partitions"
+        )
+    for report in season_reports(run.rated, range(first, last + 1), codes.__getitem__):
+        context.add_asset_metadata(_season_metadata(report), partition_key=str(report.season))
+    return dg.MaterializeResult(metadata=_run_metadata(run))
+
+
+def _season_metadata(report: SeasonReport) -> dict[str, Any]:
+    """One season's partition: its games, scores of its pre-game probabilities, rankings, chart."""
+    return {
+        "games_replayed": report.games,
+        "teams_rated": report.teams,
+        "dagster/row_count": 2 * report.games,
+        "brier_score": report.brier_score,
+        "log_loss": report.log_loss,
+        "top_five": dg.MetadataValue.md(report.top_teams),
+        "bottom_five": dg.MetadataValue.md(report.bottom_teams),
+        "ratings_chart": dg.MetadataValue.md(report.ratings_chart),
+    }
+
+
+def _run_metadata(run: RatingRun) -> dict[str, Any]:
+    """The whole run, repeated on each of its partitions: range, totals, timings, follow-ups."""
+    forecasts_ = forecasts(run.rated)
+    return {
+        "model": run.model.label,
+        "run_seasons": f"{run.first_season}..{run.last_season}",
+        "run_games_replayed": len(run.rated),
+        "run_brier_score": brier_score(forecasts_),
+        "run_log_loss": log_loss(forecasts_),
+        "current_ratings_updated": run.current_ratings_updated,
+        "seasons_needing_rerun": describe_seasons(run.seasons_needing_rerun),
+        "engine_seconds": run.engine_seconds,
+        "file_seconds": run.file_seconds,
+        "database_seconds": run.database_seconds,
+    }

@@ -1,0 +1,92 @@
+"""Trading tables as assets: the cash balance (and, with edges, the positions)."""
+
+
+import dagster as dg
+from pydantic import Field
+
+from precog_pipelines.checks_support import markdown_table
+from precog_pipelines.defs.edges.assets import UPSTREAM_CHECKED
+from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
+from precog_pipelines.lib.elo.store import load_model
+from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.live import KalshiExecutor
+from precog_pipelines.lib.trading.opening import open_positions
+from precog_pipelines.lib.trading.performance import strategy_summary
+from precog_pipelines.lib.trading.strategy import load_strategy
+from precog_pipelines.resources.sources import KalshiResource
+from precog_pipelines.resources.trading import TradingResource, utc_now
+from precog_pipelines.resources.warehouse import WarehouseResource
+
+OWNERS = ["team:precog"]
+
+
+@dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, pool="kalshi_api")
+def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, trading: TradingResource,
+                    kalshi: KalshiResource) -> dg.MaterializeResult:
+    """Cash balance in dollars per account as SCD Type 2 history (kalshi:paper, kalshi:demo,
+    kalshi:prod). Trades, exits and settlements write a new version as they happen; in live
+    mode this also syncs the exchange's balance (a signed GET /portfolio/balance), as a new
+    version only when it differs."""
+    if trading.is_live:
+        with kalshi.client() as client:
+            exchange = client.get_balance()
+        with warehouse.connection() as conn:
+            ledger.record_balance(conn, trading.account, "live", exchange.balance, exchange.portfolio_value,
+                                  utc_now())
+        context.log.info(f"{trading.account}: exchange balance {exchange.balance} dollars")
+    with warehouse.connection() as conn:
+        rows = conn.execute(
+            "SELECT account_key, balance, portfolio_value, change_reason, row_start_ts, "
+            "(SELECT count(*) FROM account_balance h WHERE h.account_key = c.account_key) "
+            "FROM account_balance_current c ORDER BY account_key").fetchall()
+    return dg.MaterializeResult(metadata={
+        "trading_mode": trading.trading_mode,
+        "account": trading.account,
+        "balance": str(next((r[1] for r in rows if r[0] == trading.account), "none yet")),
+        "accounts": markdown_table([{"account": r[0], "balance": r[1], "portfolio_value": r[2],
+                                     "last_change": r[3], "since": r[4], "versions": r[5]} for r in rows]),
+    })
+
+
+class PositionsConfig(dg.Config):
+    strategy: str = Field(default="default_paper", description="Name of the strategy to trade (its newest "
+                                                               "active version).")
+
+
+@dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, deps=["edges"],
+          automation_condition=UPSTREAM_CHECKED, pool="trading")
+def positions(context: dg.AssetExecutionContext, config: PositionsConfig, warehouse: WarehouseResource,
+              trading: TradingResource, kalshi: KalshiResource) -> dg.MaterializeResult:
+    """Table `positions`, SCD Type 2 by position key: opens a position for each current edge at or
+    above the strategy's minimum edge, best first, within its exposure limit and one per game;
+    records the entry trade (append-only) and the cash paid. Paper trading (the default) fills
+    at the current executable price; live trading (PRECOG_TRADING_MODE=live) sends an
+    immediate-or-cancel order to Kalshi, to the demo exchange unless KALSHI_ENV=prod. Exits and
+    settlements close positions later (position_exit_job, settlement_job)."""
+    with warehouse.connection() as conn, trading.executor(kalshi) as executor:
+        if isinstance(executor, KalshiExecutor):
+            # Live cash comes from the exchange: record it before spending from it.
+            exchange = executor.balance()
+            ledger.record_balance(conn, trading.account, "live", exchange.balance, exchange.portfolio_value,
+                                  utc_now())
+        strategy = load_strategy(conn, name=config.strategy)
+        model = load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
+        conn.commit()
+        report = open_positions(conn, strategy, model.id, executor, trading.trading_mode, trading.account,
+                                utc_now)
+        summary = strategy_summary(conn, strategy.id)
+    context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
+    return dg.MaterializeResult(metadata={
+        "strategy": f"{strategy.name} v{strategy.version}",
+        "trading_mode": trading.trading_mode,
+        "opened": len(report.opened),
+        "opened_positions": markdown_table([{"position": key} for key in report.opened]),
+        "skipped": markdown_table([{"reason": reason, "edges": n} for reason, n in report.skipped.items()]),
+        "open_exposure": str(report.exposure_after),
+        "exposure_limit": str(strategy.max_open_exposure),
+        "open_positions": summary.open_positions,
+        "closed_positions": summary.closed_positions,
+        "realized_pnl": str(summary.realized_pnl),
+        "dagster/row_count": summary.open_positions + summary.closed_positions,
+    })
+

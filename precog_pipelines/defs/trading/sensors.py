@@ -1,0 +1,113 @@
+"""Sensors that watch positions and markets, and the alarm on failed runs."""
+
+import json
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from precog_pipelines.automation import sensor_status
+from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
+from precog_pipelines.lib import alerts
+from precog_pipelines.lib.kalshi import parse_settlement
+from precog_pipelines.lib.trading.monitor import scan_open_positions
+from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle
+from precog_pipelines.resources.sources import KalshiResource
+from precog_pipelines.resources.trading import AlertingResource, TradingResource
+from precog_pipelines.resources.warehouse import WarehouseResource
+
+# Bounded work per tick keeps every tick far inside Dagster's 60-second sensor budget;
+# the cursor resumes where the last tick stopped.
+POSITIONS_PER_TICK = 10_000
+MARKET_VERSIONS_PER_TICK = 5_000
+
+
+def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
+    return int(json.loads(context.cursor).get(key, 0)) if context.cursor else 0
+
+
+@dg.sensor(job=position_exit_job, minimum_interval_seconds=30, default_status=sensor_status())
+def position_exit_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+    """Every 30 seconds, check each open position against the latest market prices (stop loss,
+    profit target, trailing stop from the peak bid since entry, time exit before close) and
+    request position_exit_job once per position and rule that fires."""
+    after_id = _cursor(context, "after_position_id")
+    with warehouse.connection() as conn:
+        scan = scan_open_positions(conn, datetime.now(timezone.utc), after_id, POSITIONS_PER_TICK)
+    # A full page means more positions follow; otherwise the next tick starts from the top.
+    next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
+    requests = [
+        dg.RunRequest(
+            run_key=f"exit:{candidate.position_key}:{candidate.signal.rule}",
+            run_config={"ops": {"exit_position_op": {"config": {
+                "position_key": candidate.position_key, "rule": candidate.signal.rule,
+                "priority": candidate.signal.priority}}}},
+            tags={"dagster/priority": str(10 - candidate.signal.priority),
+                  "precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule},
+        )
+        for candidate in scan.candidates
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps({"after_position_id": next_after}),
+        skip_reason=None if requests else f"{scan.scanned} open position(s) checked, no exit rule fired",
+    )
+
+
+@dg.sensor(job=settlement_job, minimum_interval_seconds=30, default_status=sensor_status())
+def market_settlement_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                             trading: TradingResource, kalshi: KalshiResource) -> dg.SensorResult:
+    """Watch market history for markets that are determined or finalized while positions on them
+    are open (and, in live mode, the exchange's portfolio settlements), and request
+    settlement_job once per market. The cursor keeps high-water marks: the last market version
+    and the last exchange settlement time seen, so each is looked at once."""
+    after = _cursor(context, "after_market_version_id")
+    settled_after = _cursor(context, "exchange_settled_after_ts")
+    with warehouse.connection() as conn:
+        scan = markets_to_settle(conn, after, MARKET_VERSIONS_PER_TICK)
+        tickers = set(scan.tickers)
+        if trading.is_live:
+            with kalshi.client() as client:
+                records = [parse_settlement(p) for p in client.iter_settlement_payloads(min_ts=settled_after)]
+            tickers |= set(held_tickers(conn, {r.ticker for r in records}))
+            settled_after = max([settled_after, *(int(r.settled_time.timestamp()) for r in records)])
+    requests = [
+        dg.RunRequest(run_key=f"settle:{ticker}",
+                      run_config={"ops": {"settle_market_op": {"config": {"ticker": ticker}}}},
+                      tags={"precog/ticker": ticker})
+        for ticker in sorted(tickers)
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps({"after_market_version_id": scan.high_water_mark,
+                           "exchange_settled_after_ts": settled_after}),
+        skip_reason=None if requests else "no market with open positions has a result",
+    )
+
+
+def _failure_summary(context: dg.RunFailureSensorContext) -> tuple[str, str]:
+    """(error class, message) of the root cause of the first failed step (Dagster wraps what
+    our code raised in its own execution error), else the run's own failure message."""
+    for record in context.instance.all_logs(context.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = record.dagster_event.event_specific_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return error.cls_name or "StepFailure", f"{record.dagster_event.step_key}: {error.message.strip()}"
+    return "RunFailure", context.failure_event.message or "run failed"
+
+
+@dg.run_failure_sensor(default_status=sensor_status())
+def alert_on_run_failure(
+    context: dg.RunFailureSensorContext, warehouse: WarehouseResource, alerting: AlertingResource
+) -> None:
+    """Write an alerts row for every failed run (one open alert per job and error class, counted
+    on repeats) and post it to the configured webhook."""
+    job = context.dagster_run.job_name
+    kind, message = _failure_summary(context)
+    with warehouse.connection() as conn:
+        alert = alerts.raise_alert(conn, "error", job, message, alerts.fingerprint(job, kind),
+                                   {"run_id": context.dagster_run.run_id, "error_class": kind})
+        conn.commit()
+        if alerting.webhook_url:
+            alerts.post_to_webhook(conn, alerting.webhook_url, alert)
+            conn.commit()

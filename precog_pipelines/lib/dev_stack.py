@@ -1,0 +1,129 @@
+"""Pieces of the local stack that ``precog dev`` assembles: Dagster's home and environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import requests
+
+from precog_pipelines.lib.settings import repository_root
+from precog_pipelines.lib.warehouse.server import WarehouseServer, WarehouseUnavailable, connect
+from precog_pipelines.lib.warehouse.urls import libpq_url
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def prepare_dagster_home(home: Path) -> Path:
+    """``$PRECOG_HOME/dagster_home`` holding the repository's dagster.yaml."""
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(repository_root() / "dagster.yaml", dagster_home / "dagster.yaml")
+    return dagster_home
+
+
+# Every variable the code location binds with dg.EnvVar, and its default. Dagster's EnvVar
+# has no default of its own, so `precog dev` and `precog env` export these unless set.
+SETTING_DEFAULTS = {
+    "PRECOG_TRADING_MODE": "paper",
+    "PRECOG_ALERT_WEBHOOK_URL": "",
+    "PRECOG_KALSHI_SERIES": "KXNFLGAME",
+    "KALSHI_ENV": "demo",
+    "KALSHI_API_BASE_URL": "",
+    "KALSHI_API_KEY_ID": "",
+    "KALSHI_PRIVATE_KEY_PATH": "",
+    "KALSHI_RATE_TIER": "basic",
+    "ESPN_API_BASE_URL": "",
+    "PRECOG_ELO_HISTORY_DIR": "",  # empty: $PRECOG_SHARED_DIR/data/nfl
+    "PRECOG_ELO_HISTORY_LAST_SEASON": "2020",  # the last season of FiveThirtyEight's files
+}
+
+
+def stack_environment(
+    server: WarehouseServer, dagster_home: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Variables the Dagster processes need: both databases, the instance, and every setting
+    the code location reads (the caller's value when set, else its default)."""
+    environ = os.environ if environ is None else environ
+    settings = {name: environ.get(name, default) for name, default in SETTING_DEFAULTS.items()}
+    return settings | {
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_PG_URL": libpq_url(server.dagster_url),
+        "PRECOG_DATABASE_URL": libpq_url(server.warehouse_url),
+    }
+
+
+def wait_until_serving(url: str, timeout_seconds: float, is_alive=lambda: True) -> bool:
+    """Poll ``url`` until it answers 200, the deadline passes, or ``is_alive()`` turns false."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and is_alive():
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+_LAUNCH_BACKFILL = """
+mutation LaunchBackfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on UnauthorizedError { message }
+    ... on PartitionSetNotFoundError { message }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { invalidOutputName }
+    ... on RunConflict { message }
+  }
+}
+"""
+
+
+def launch_backfill(ui_url: str, asset: str, title: str, timeout_seconds: float = 120) -> str:
+    """Ask the Dagster webserver to backfill every partition of ``asset``, as the UI's
+    "Materialize all partitions" does; retried while the code location is still loading."""
+    variables = {"params": {"assetSelection": [{"path": [asset]}], "allPartitions": True, "title": title}}
+    deadline = time.monotonic() + timeout_seconds
+    problem = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = requests.post(f"{ui_url}/graphql", json={"query": _LAUNCH_BACKFILL, "variables": variables},
+                                     timeout=30)
+            payload = response.json().get("data", {}).get("launchPartitionBackfill") or {}
+        except (requests.RequestException, ValueError) as exc:
+            payload, problem = {}, type(exc).__name__
+        if payload.get("__typename") == "LaunchBackfillSuccess":
+            return payload["backfillId"]
+        problem = payload.get("message") or payload.get("__typename") or problem
+        time.sleep(2)
+    raise RuntimeError(f"could not launch the {asset} backfill: {problem}")
+
+
+def wait_for_positions(warehouse_url: str, timeout_seconds: float, poll_seconds: float = 3.0,
+                       should_stop: Callable[[], bool] = lambda: False) -> bool:
+    """Wait until the warehouse holds a position (the loop is primed) or the deadline passes."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and not should_stop():
+        try:
+            with connect(warehouse_url) as conn:
+                if conn.execute("SELECT EXISTS (SELECT 1 FROM positions)").fetchone()[0]:
+                    return True
+        except WarehouseUnavailable:
+            pass
+        time.sleep(poll_seconds)
+    return False

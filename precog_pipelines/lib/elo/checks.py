@@ -1,0 +1,110 @@
+"""Invariants of ``elo_rating_history``, as queries returning the rows that break them.
+
+Each function covers one model's rows for seasons ``first..last`` and returns an empty list
+when the invariant holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from precog_pipelines.lib.elo.store import FINAL_GAMES_SQL
+
+ZERO_SUM_TOLERANCE = 1e-6
+RATING_BOUNDS = (1000.0, 2100.0)
+BRIER_CEILING = 0.25
+
+
+def unbalanced_games(conn: psycopg.Connection, model_id: int, first: int, last: int) -> list[tuple[int, float]]:
+    """``(game_id, net rating change)`` of games whose two teams' changes do not cancel."""
+    return conn.execute(
+        """
+        SELECT game_id, sum(rating_after - rating_before) AS net
+        FROM elo_rating_history
+        WHERE model_id = %s AND season BETWEEN %s AND %s
+        GROUP BY game_id
+        HAVING abs(sum(rating_after - rating_before)) > %s
+        ORDER BY game_id
+        """,
+        (model_id, first, last, ZERO_SUM_TOLERANCE),
+    ).fetchall()
+
+
+def games_not_rated_once_per_team(
+    conn: psycopg.Connection, league: str, model_id: int, first: int, last: int
+) -> list[tuple[int, str]]:
+    """``(game_id, problem)`` for final games lacking a row for either team, and rows that do
+    not match their game (a team that did not play it, a wrong side, opponent or season).
+
+    Two rows for one team and game cannot exist: a unique key on the table forbids them.
+    """
+    params = {"league": league, "model": model_id, "first": first, "last": last}
+    missing = conn.execute(
+        f"""
+        SELECT f.id, 'no row for ' || side.name || ' team ' || side.team_id
+        FROM ({FINAL_GAMES_SQL}) f
+        CROSS JOIN LATERAL (VALUES ('home', f.home_team_id), ('away', f.away_team_id)) AS side (name, team_id)
+        WHERE f.season BETWEEN %(first)s AND %(last)s
+          AND NOT EXISTS (SELECT 1 FROM elo_rating_history r
+                          WHERE r.model_id = %(model)s AND r.game_id = f.id AND r.team_id = side.team_id)
+        """,
+        params,
+    ).fetchall()
+    mismatched = conn.execute(
+        """
+        SELECT r.game_id, 'row ' || r.id || ' for team ' || r.team_id || ' does not match its game'
+        FROM elo_rating_history r
+        JOIN games g ON g.id = r.game_id
+        WHERE r.model_id = %(model)s AND r.season BETWEEN %(first)s AND %(last)s
+          AND (r.season <> g.season
+               OR (r.team_id, r.opponent_team_id, r.is_home)
+                  NOT IN ((g.home_team_id, g.away_team_id, true), (g.away_team_id, g.home_team_id, false)))
+        """,
+        params,
+    ).fetchall()
+    return sorted(missing + mismatched)
+
+
+def ratings_out_of_bounds(
+    conn: psycopg.Connection, model_id: int, first: int, last: int
+) -> list[tuple[int, int, float, float]]:
+    """``(game_id, team_id, rating_before, rating_after)`` outside ``RATING_BOUNDS``."""
+    low, high = RATING_BOUNDS
+    return conn.execute(
+        """
+        SELECT game_id, team_id, rating_before, rating_after
+        FROM elo_rating_history
+        WHERE model_id = %(model)s AND season BETWEEN %(first)s AND %(last)s
+          AND (rating_before NOT BETWEEN %(low)s AND %(high)s OR rating_after NOT BETWEEN %(low)s AND %(high)s)
+        ORDER BY game_date, game_id, team_id
+        """,
+        {"model": model_id, "first": first, "last": last, "low": low, "high": high},
+    ).fetchall()
+
+
+@dataclass(frozen=True)
+class SeasonBrier:
+    """One season's count of games and Brier score."""
+
+    season: int
+    games: int
+    brier_score: float
+
+
+def season_brier_scores(conn: psycopg.Connection, model_id: int, first: int, last: int) -> list[SeasonBrier]:
+    """Each season's Brier score of the stored home win probabilities (ties count 0.5)."""
+    rows = conn.execute(
+        """
+        SELECT season, count(*),
+               avg((win_probability - CASE WHEN points_for > points_against THEN 1.0
+                                           WHEN points_for < points_against THEN 0.0
+                                           ELSE 0.5 END) ^ 2)
+        FROM elo_rating_history
+        WHERE model_id = %s AND season BETWEEN %s AND %s AND is_home
+        GROUP BY season ORDER BY season
+        """,
+        (model_id, first, last),
+    ).fetchall()
+    return [SeasonBrier(season, games, float(brier)) for season, games, brier in rows]

@@ -1,0 +1,25 @@
+"""NFL seasons as years: a season starts in March and ends with the following February's
+playoffs, so a January or February game belongs to the previous year's season."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+SEASON_START_MONTH = 3
+
+
+def season_of(day: date) -> int:
+    """The season a game played on ``day`` belongs to."""
+    return day.year if day.month >= SEASON_START_MONTH else day.year - 1
+
+
+def describe_seasons(seasons: Iterable[int]) -> str:
+    """``1920..1925, 1930`` for a set of seasons; ``none`` when empty."""
+    runs: list[list[int]] = []
+    for season in sorted(set(seasons)):
+        if runs and season == runs[-1][-1] + 1:
+            runs[-1].append(season)
+        else:
+            runs.append([season])
+    return ", ".join(f"{r[0]}..{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or "none"

@@ -1,0 +1,290 @@
+"""The Elo model's tables in the warehouse: model versions, teams, games and rating history.
+
+Everything here runs on the caller's psycopg connection and transaction, so a replay either
+stores all of its teams, games and ratings or none of them. Loads are set-based: arrays or
+COPY into staging tables, then one statement per table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+from precog_pipelines.lib.elo.config import EloConfig
+from precog_pipelines.lib.elo.engine import EloState, Game, RatedGame
+from precog_pipelines.lib.warehouse.bulk import copy_into_temp
+
+FIVETHIRTYEIGHT = "fivethirtyeight"
+
+# A game counts once it is over: a FiveThirtyEight row is a result by construction; an ESPN
+# game needs a current state marked completed. Preseason (season_type 1) and off-season (4)
+# games do not move Elo ratings. The Elo source and the asset checks share this definition.
+FINAL_GAMES_SQL = """
+    SELECT g.id, g.season, g.game_date, g.neutral_site, g.playoff,
+           g.home_team_id, g.away_team_id,
+           coalesce(s.home_score, g.home_score) AS home_score,
+           coalesce(s.away_score, g.away_score) AS away_score
+    FROM games g
+    LEFT JOIN game_states_current s ON s.external_game_id = g.external_game_id
+    WHERE g.league = %(league)s
+      AND (g.source = 'fivethirtyeight' OR s.completed)
+      AND coalesce(g.season_type, 2) IN (2, 3)
+"""
+
+
+class EloModelNotFound(LookupError):
+    """No ``probability_models`` row for the requested Elo model version."""
+
+
+class TeamCodeConflict(ValueError):
+    """A FiveThirtyEight code has no alias but is already another team's code."""
+
+
+@dataclass(frozen=True)
+class EloModel:
+    """One ``probability_models`` version of an Elo model."""
+
+    id: int
+    name: str
+    version: str
+    config: EloConfig
+
+    @property
+    def label(self) -> str:
+        """``elo_nfl v1.0``: how messages and metadata name the version."""
+        return f"{self.name} v{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedGame:
+    """A game stored in ``games``, keyed by team ids, ready for the engine."""
+
+    game_id: int
+    game: Game[int]
+
+
+def load_model(conn: psycopg.Connection, name: str, version: str) -> EloModel:
+    """The model version's row with its config validated (errors name the missing key)."""
+    row = conn.execute(
+        "SELECT id, model_type, config FROM probability_models WHERE model_name = %s AND model_version = %s",
+        (name, version),
+    ).fetchone()
+    if row is None:
+        raise EloModelNotFound(f"probability_models has no model {name!r} version {version!r}")
+    model_id, model_type, config = row
+    if model_type != "elo":
+        raise EloModelNotFound(f"probability_models {name} v{version} is a {model_type!r} model, not 'elo'")
+    return EloModel(model_id, name, version, EloConfig.from_mapping(config, source=f"{name} v{version}"))
+
+
+def lock_model_history(conn: psycopg.Connection, model_id: int) -> None:
+    """Serialise writers of one model's rating history until the transaction ends."""
+    digest = hashlib.sha256(f"precog.elo_rating_history.{model_id}".encode()).digest()
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest[:8], "big", signed=True),))
+
+
+def fivethirtyeight_team_ids(conn: psycopg.Connection, league: str) -> dict[str, int]:
+    """FiveThirtyEight code -> ``teams.id``, only through ``team_aliases`` (538's OAK is our LV)."""
+    rows = conn.execute(
+        "SELECT alias_code, team_id FROM team_aliases WHERE league = %s AND source = %s",
+        (league, FIVETHIRTYEIGHT),
+    ).fetchall()
+    return dict(rows)
+
+
+def register_fivethirtyeight_teams(conn: psycopg.Connection, league: str, codes: Iterable[str]) -> dict[str, int]:
+    """Add each code without a FiveThirtyEight alias as an inactive historical team plus its
+    alias; return the full code -> team id map."""
+    codes = sorted(set(codes))
+    params = {"league": league, "source": FIVETHIRTYEIGHT, "codes": codes}
+    taken = conn.execute(
+        """
+        SELECT c.code FROM unnest(%(codes)s::text[]) AS c (code)
+        JOIN teams t ON t.league = %(league)s AND t.team_code = c.code
+        WHERE NOT EXISTS (SELECT 1 FROM team_aliases a
+                          WHERE a.league = %(league)s AND a.source = %(source)s AND a.alias_code = c.code)
+        """,
+        params,
+    ).fetchall()
+    if taken:
+        names = ", ".join(code for (code,) in taken)
+        raise TeamCodeConflict(
+            f"FiveThirtyEight team code(s) {names} have no {FIVETHIRTYEIGHT} alias, but teams already uses "
+            "them for another franchise; add the right team_aliases row before replaying"
+        )
+    conn.execute(
+        """
+        WITH added AS (
+            INSERT INTO teams (league, team_code, team_name, is_active)
+            SELECT %(league)s, c.code, NULL, false FROM unnest(%(codes)s::text[]) AS c (code)
+            WHERE NOT EXISTS (SELECT 1 FROM team_aliases a
+                              WHERE a.league = %(league)s AND a.source = %(source)s AND a.alias_code = c.code)
+            RETURNING id, team_code
+        )
+        INSERT INTO team_aliases (league, source, alias_code, team_id)
+        SELECT %(league)s, %(source)s, team_code, id FROM added
+        """,
+        params,
+    )
+    return fivethirtyeight_team_ids(conn, league)
+
+
+_GAME_COLUMNS = ("season", "game_date", "neutral_site", "playoff", "home_team_id", "away_team_id",
+                 "home_score", "away_score")
+
+
+def record_historical_games(conn: psycopg.Connection, league: str, games: Sequence[Game[str]]) -> list[RecordedGame]:
+    """Store FiveThirtyEight games in ``games`` (new teams included) and return them by team id.
+
+    A game is identified by (league, date, home, away); rows FiveThirtyEight wrote before are
+    corrected in place, rows another source wrote are left as they are and reused.
+    """
+    if not games:
+        return []
+    team_ids = register_fivethirtyeight_teams(conn, league, {t for g in games for t in (g.team1, g.team2)})
+    by_id = [
+        Game(g.date, g.season, g.neutral, g.playoff, team_ids[g.team1], team_ids[g.team2], g.score1, g.score2)
+        for g in games
+    ]
+    staging = copy_into_temp(
+        conn, "games", _GAME_COLUMNS,
+        ((g.season, g.date, g.neutral, g.playoff, g.team1, g.team2, g.score1, g.score2) for g in by_id),
+    )
+    conn.execute(
+        f"""
+        INSERT INTO games AS t (league, source, {", ".join(_GAME_COLUMNS)})
+        SELECT %(league)s, %(source)s, {", ".join(_GAME_COLUMNS)} FROM {staging}
+        ON CONFLICT (league, game_date, home_team_id, away_team_id) DO UPDATE
+            SET season = EXCLUDED.season, neutral_site = EXCLUDED.neutral_site, playoff = EXCLUDED.playoff,
+                home_score = EXCLUDED.home_score, away_score = EXCLUDED.away_score, updated_at = now()
+            WHERE t.source = %(source)s
+              AND (t.season, t.neutral_site, t.playoff, t.home_score, t.away_score)
+                  IS DISTINCT FROM (EXCLUDED.season, EXCLUDED.neutral_site, EXCLUDED.playoff,
+                                    EXCLUDED.home_score, EXCLUDED.away_score)
+        """,
+        {"league": league, "source": FIVETHIRTYEIGHT},
+    )
+    ids = dict(
+        ((d, h, a), i)
+        for i, d, h, a in conn.execute(
+            f"""
+            SELECT g.id, g.game_date, g.home_team_id, g.away_team_id FROM {staging} s
+            JOIN games g ON g.league = %s AND g.game_date = s.game_date
+                        AND g.home_team_id = s.home_team_id AND g.away_team_id = s.away_team_id
+            """,
+            (league,),
+        )
+    )
+    return [RecordedGame(ids[(g.date, g.team1, g.team2)], g) for g in by_id]
+
+
+def final_games(conn: psycopg.Connection, league: str, first_season: int, last_season: int) -> list[RecordedGame]:
+    """Final games of seasons ``first..last`` from the warehouse, in date order."""
+    rows = conn.execute(
+        f"""
+        SELECT id, season, game_date, neutral_site, playoff, home_team_id, away_team_id, home_score, away_score
+        FROM ({FINAL_GAMES_SQL}) f
+        WHERE season BETWEEN %(first)s AND %(last)s
+        ORDER BY game_date, id
+        """,
+        {"league": league, "first": first_season, "last": last_season},
+    ).fetchall()
+    return [RecordedGame(r[0], Game(r[2], r[1], r[3], r[4], r[5], r[6], r[7], r[8])) for r in rows]
+
+
+def seasons_with_final_games(
+    conn: psycopg.Connection, league: str, first_season: int, last_season: int
+) -> set[int]:
+    """Seasons in ``first..last`` with at least one final game in the warehouse."""
+    rows = conn.execute(
+        f"SELECT DISTINCT season FROM ({FINAL_GAMES_SQL}) f WHERE season BETWEEN %(first)s AND %(last)s",
+        {"league": league, "first": first_season, "last": last_season},
+    ).fetchall()
+    return {season for (season,) in rows}
+
+
+def rated_seasons(conn: psycopg.Connection, model_id: int) -> set[int]:
+    """Seasons that have rating rows under the model."""
+    rows = conn.execute("SELECT DISTINCT season FROM elo_rating_history WHERE model_id = %s", (model_id,))
+    return {season for (season,) in rows.fetchall()}
+
+
+def state_before(conn: psycopg.Connection, model_id: int, season: int) -> EloState[int]:
+    """Every team's rating after its last game before ``season``, with that game's season."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT ON (team_id) team_id, rating_after, season
+        FROM elo_rating_history
+        WHERE model_id = %s AND season < %s
+        ORDER BY team_id, game_date DESC, id DESC
+        """,
+        (model_id, season),
+    ).fetchall()
+    state: EloState[int] = EloState()
+    for team_id, rating, last_season in rows:
+        state.set(team_id, rating, last_season)
+    return state
+
+
+_RATING_COLUMNS = (
+    "model_id", "game_id", "team_id", "opponent_team_id", "season", "game_date", "is_home",
+    "points_for", "points_against", "rating_before", "rating_after", "win_probability",
+)
+# Binary COPY sends doubles as their 8 bytes: exact, and cheaper than formatting text.
+_RATING_TYPES = ("int4", "int8", "int4", "int4", "int4", "date", "bool", "int4", "int4", "float8", "float8", "float8")
+
+
+def _rating_rows(model_id: int, game_ids: Sequence[int], rated: Sequence[RatedGame[int]]) -> Iterator[tuple]:
+    """Two ``_RATING_COLUMNS`` rows per game: the home team's, then the away team's."""
+    for game_id, r in zip(game_ids, rated, strict=True):
+        g = r.game
+        yield (model_id, game_id, g.team1, g.team2, g.season, g.date, True,
+               g.score1, g.score2, r.elo1_pre, r.elo1_post, r.prob1)
+        yield (model_id, game_id, g.team2, g.team1, g.season, g.date, False,
+               g.score2, g.score1, r.elo2_pre, r.elo2_post, 1.0 - r.prob1)
+
+
+def replace_ratings(
+    conn: psycopg.Connection,
+    model_id: int,
+    first_season: int,
+    last_season: int,
+    game_ids: Sequence[int],
+    rated: Sequence[RatedGame[int]],
+) -> int:
+    """Replace the model's rows for seasons ``first..last`` with two rows per rated game."""
+    conn.execute(
+        "DELETE FROM elo_rating_history WHERE model_id = %s AND season BETWEEN %s AND %s",
+        (model_id, first_season, last_season),
+    )
+    with conn.cursor() as cursor, cursor.copy(
+        f"COPY elo_rating_history ({', '.join(_RATING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(_RATING_TYPES)
+        for row in _rating_rows(model_id, game_ids, rated):
+            copy.write_row(row)
+    return 2 * len(rated)
+
+
+def update_current_ratings(conn: psycopg.Connection, state: EloState[int]) -> int:
+    """Set ``teams.current_elo_rating`` to each team's rating after its latest game."""
+    team_ids = list(state.ratings)
+    result = conn.execute(
+        """
+        UPDATE teams t
+        SET current_elo_rating = v.rating, current_elo_updated_at = now(), updated_at = now()
+        FROM unnest(%s::integer[], %s::double precision[]) AS v (team_id, rating)
+        WHERE t.id = v.team_id
+        """,
+        (team_ids, [state.ratings[t] for t in team_ids]),
+    )
+    return result.rowcount
+
+
+def team_codes(conn: psycopg.Connection, team_ids: Iterable[int]) -> dict[int, str]:
+    """``teams.team_code`` by id, for display."""
+    rows = conn.execute("SELECT id, team_code FROM teams WHERE id = ANY(%s)", (list(set(team_ids)),))
+    return dict(rows.fetchall())

@@ -1,0 +1,1 @@
+"""Writing validated API data into the warehouse: upserts, SCD Type 2 merges and rejects."""

@@ -1,0 +1,90 @@
+"""Storing ESPN scoreboard games: the stable ``games`` row, and ``game_states`` history (SCD2).
+
+``games`` holds what identifies a game (teams, date, season, week, site) plus its final
+score once played; ``game_states`` holds one version per change of score, period, clock or
+status. A game FiveThirtyEight's files already told us about (no ESPN id yet) is adopted by
+its natural key (league, date, home, away) instead of being duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from precog_pipelines.lib.espn import GameState
+from precog_pipelines.lib.ingest.kalshi_store import LoadResult
+from precog_pipelines.lib.ingest.rejects import Reject, text_problem
+from precog_pipelines.lib.scd2 import merge_staged
+from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.tables import GAME_STATES
+
+LEAGUE = "nfl"
+POSTSEASON = 3
+GAME_COLUMNS = (
+    "external_game_id", "league", "source", "season", "season_type", "week", "game_date", "kickoff_ts",
+    "home_team_id", "away_team_id", "neutral_site", "playoff", "home_score", "away_score",
+)
+
+
+def espn_team_ids(conn: psycopg.Connection) -> dict[int, int]:
+    """ESPN team id -> our team id, for the parser's team mapping."""
+    return dict(conn.execute("SELECT espn_team_id, id FROM teams WHERE league = %s AND espn_team_id IS NOT NULL",
+                             (LEAGUE,)).fetchall())
+
+
+def _missing(state: GameState) -> str | None:
+    for field in ("season_year", "game_date", "home_team_id", "away_team_id"):
+        if getattr(state, field) is None:
+            return f"{field} is missing, so the game cannot be identified"
+    return text_problem("display_clock", state.display_clock)
+
+
+def _payload(state: GameState) -> dict:
+    return {"espn_game_id": state.espn_game_id, "home_espn_team_id": state.home_espn_team_id,
+            "away_espn_team_id": state.away_espn_team_id, "state": state.state, "status_name": state.status_name}
+
+
+def _game_row(state: GameState) -> tuple:
+    final = state.is_final
+    return (
+        state.espn_game_id, LEAGUE, "espn", state.season_year, state.season_type, state.week, state.game_date,
+        state.kickoff, state.home_team_id, state.away_team_id, state.neutral_site,
+        state.season_type == POSTSEASON, state.home_score if final else None, state.away_score if final else None,
+    )
+
+
+def _state_row(state: GameState) -> tuple:
+    values: Mapping[str, object] = {
+        "external_game_id": state.espn_game_id, "state": state.state, "status_name": state.status_name,
+        "completed": state.completed, "home_score": state.home_score, "away_score": state.away_score,
+        "period": state.period, "clock_seconds": state.clock_seconds, "display_clock": state.display_clock,
+        "situation": Jsonb(state.situation) if state.situation is not None else None,
+    }
+    return tuple(values[column] for column in GAME_STATES.columns)
+
+
+def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], observed_at: datetime) -> tuple[
+        LoadResult, LoadResult]:
+    """Upsert the games and version their states; returns (games result, game_states result)."""
+    kept, rejects, seen = [], [], set()
+    for state in states:
+        problem = _missing(state) or ("game listed twice in one scoreboard" if state.espn_game_id in seen else None)
+        if problem:
+            rejects.append(Reject(state.espn_game_id, problem, _payload(state)))
+        else:
+            seen.add(state.espn_game_id)
+            kept.append(state)
+
+    staging = copy_into_temp(conn, "games", GAME_COLUMNS, (_game_row(s) for s in kept))
+    conn.execute(
+        "UPDATE games g SET external_game_id = s.external_game_id, updated_at = now() FROM stage_games s "
+        "WHERE g.external_game_id IS NULL AND g.league = s.league AND g.game_date = s.game_date "
+        "AND g.home_team_id = s.home_team_id AND g.away_team_id = s.away_team_id"
+    )
+    games = upsert_staged(conn, "games", ("external_game_id",), GAME_COLUMNS, staging)
+    states_staging = copy_into_temp(conn, "game_states", GAME_STATES.columns, (_state_row(s) for s in kept))
+    versions = merge_staged(conn, GAME_STATES, states_staging, observed_at)
+    return LoadResult(games, rejects), LoadResult(versions, [])

@@ -1,0 +1,151 @@
+"""Storing Kalshi series, events and markets.
+
+Series and events are plain reference rows, upserted. Markets are SCD Type 2 history,
+merged from each snapshot (see :mod:`precog_pipelines.lib.scd2`). Every load is set-based:
+one COPY into a staging table, then statements over the whole batch. Rows that cannot be
+stored (bad ticker, NUL in a text field, unknown parent) become rejects; the rest loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, Reject, text_problem
+from precog_pipelines.lib.scd2 import MergeResult, merge_staged
+from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.tables import MARKETS
+
+SERIES_COLUMNS = (
+    "ticker", "title", "category", "frequency", "tags", "fee_type", "fee_multiplier",
+    "settlement_sources", "last_updated_ts",
+)
+EVENT_COLUMNS = (
+    "event_ticker", "series_ticker", "title", "sub_title", "mutually_exclusive",
+    "collateral_return_type", "strike_date", "strike_period", "fee_type_override",
+    "fee_multiplier_override", "last_updated_ts",
+)
+_JSON_COLUMNS = {"settlement_sources"}
+_TICKER_COLUMNS = {"ticker", "event_ticker", "series_ticker"}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load wrote, plus the rows it refused and why."""
+
+    written: UpsertResult | MergeResult
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _row(item: Any, columns: Sequence[str]) -> tuple:
+    values = []
+    for column in columns:
+        value = getattr(item, column)
+        values.append(Jsonb(value) if column in _JSON_COLUMNS and value is not None else value)
+    return tuple(values)
+
+
+def _storable(items: Sequence[Any], columns: Sequence[str], key: str) -> tuple[list[Any], list[Reject]]:
+    """Split ``items`` into rows the warehouse accepts and rejects naming field and value."""
+    kept, rejects = [], []
+    for item in items:
+        problem = None
+        for column in columns:
+            value = getattr(item, column)
+            if column in _TICKER_COLUMNS and value is not None and not KALSHI_TICKER.match(value):
+                problem = f"{column} {value[:80]!r} is not a Kalshi ticker (A-Z, 0-9, '.', '_', '-')"
+            else:
+                problem = text_problem(column, value)
+            if problem:
+                break
+        if problem:
+            rejects.append(Reject(getattr(item, key), problem, _payload(item, columns)))
+        else:
+            kept.append(item)
+    return kept, rejects
+
+
+def _payload(item: Any, columns: Sequence[str]) -> dict[str, Any]:
+    return {column: _jsonable(getattr(item, column)) for column in columns}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool, dict, list)) or value is None:
+        return value
+    return str(value)
+
+
+def _reject_orphans(
+    conn: psycopg.Connection, staging: str, key: str, parent_column: str, parent_table: str,
+    parent_key: str, columns: Sequence[str],
+) -> list[Reject]:
+    """Remove staged rows whose parent is not in the warehouse; return them as rejects."""
+    orphans = conn.execute(
+        sql.SQL(
+            "DELETE FROM {staging} s WHERE NOT EXISTS "
+            "(SELECT 1 FROM {parent} p WHERE p.{parent_key} = s.{column}) RETURNING {key}, {column}"
+        ).format(
+            staging=sql.Identifier(staging), parent=sql.Identifier(parent_table),
+            parent_key=sql.Identifier(parent_key), column=sql.Identifier(parent_column),
+            key=sql.Identifier(key),
+        )
+    ).fetchall()
+    return [
+        Reject(row_key, f"{parent_column} {parent!r} is not in {parent_table}; load it first",
+               {key: row_key, parent_column: parent})
+        for row_key, parent in orphans
+    ]
+
+
+def upsert_series(conn: psycopg.Connection, series: Sequence[Any]) -> LoadResult:
+    kept, rejects = _storable(series, SERIES_COLUMNS, "ticker")
+    staging = copy_into_temp(conn, "series", SERIES_COLUMNS, (_row(s, SERIES_COLUMNS) for s in kept))
+    written = upsert_staged(conn, "series", ("ticker",), SERIES_COLUMNS, staging)
+    return LoadResult(written, rejects)
+
+
+def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult:
+    kept, rejects = _storable(events, EVENT_COLUMNS, "event_ticker")
+    staging = copy_into_temp(conn, "events", EVENT_COLUMNS, (_row(e, EVENT_COLUMNS) for e in kept))
+    rejects += _reject_orphans(conn, staging, "event_ticker", "series_ticker", "series", "ticker", EVENT_COLUMNS)
+    written = upsert_staged(conn, "events", ("event_ticker",), EVENT_COLUMNS, staging)
+    return LoadResult(written, rejects)
+
+
+def _first_per_ticker(markets: Sequence[Any]) -> tuple[list[Any], list[Reject]]:
+    """A market listed twice in one crawl (a page boundary moving under us) keeps its first copy."""
+    seen: set[str] = set()
+    kept, rejects = [], []
+    for market in markets:
+        if market.ticker in seen:
+            rejects.append(Reject(market.ticker, "ticker appears more than once in the snapshot; kept the first",
+                                  _payload(market, MARKETS.columns)))
+        else:
+            seen.add(market.ticker)
+            kept.append(market)
+    return kept, rejects
+
+
+def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at: datetime) -> LoadResult:
+    """Version every market of the snapshot; new tickers are registered in market_tickers."""
+    unique, rejects = _first_per_ticker(markets)
+    kept, invalid = _storable(unique, MARKETS.columns, "ticker")
+    rejects += invalid
+    staging = copy_into_temp(conn, "markets", MARKETS.columns, (_row(m, MARKETS.columns) for m in kept))
+    rejects += _reject_orphans(conn, staging, "ticker", "event_ticker", "events", "event_ticker", MARKETS.columns)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO market_tickers (ticker, event_ticker) SELECT ticker, event_ticker FROM {} "
+            "ON CONFLICT (ticker) DO NOTHING"
+        ).format(sql.Identifier(staging))
+    )
+    written = merge_staged(conn, MARKETS, staging, observed_at)
+    return LoadResult(written, rejects)

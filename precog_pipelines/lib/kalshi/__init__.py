@@ -1,0 +1,95 @@
+"""Kalshi Trade API v2 client: settings, signing, rate limiting, typed errors and parsing.
+
+Plain library code (no Dagster). See shared/reference/KALSHI_API.md for the contract.
+"""
+
+from precog_pipelines.lib.kalshi.auth import KalshiSigner, load_private_key
+from precog_pipelines.lib.kalshi.client import ClientStats, KalshiClient
+from precog_pipelines.lib.kalshi.errors import (
+    KalshiAuthError,
+    KalshiConfigError,
+    KalshiConflictError,
+    KalshiError,
+    KalshiHTTPError,
+    KalshiNotFound,
+    KalshiPaginationError,
+    KalshiParseError,
+    KalshiPermissionError,
+    KalshiRateLimitError,
+    KalshiRequestError,
+    KalshiRetryError,
+    KalshiServerError,
+)
+from precog_pipelines.lib.kalshi.models import (
+    Balance,
+    CancelResponse,
+    Event,
+    Fill,
+    Market,
+    MarketPosition,
+    Order,
+    OrderResponse,
+    Series,
+    Settlement,
+)
+from precog_pipelines.lib.kalshi.parse import (
+    parse_balance,
+    parse_cancel_response,
+    parse_event,
+    parse_fill,
+    parse_market,
+    parse_market_position,
+    parse_order,
+    parse_order_response,
+    parse_series,
+    parse_settlement,
+)
+from precog_pipelines.lib.kalshi.ratelimit import TIERS, KalshiRateLimiter, RateTier, request_cost
+from precog_pipelines.lib.kalshi.settings import ENVIRONMENTS, KalshiSettings, kalshi_settings_from_env
+
+__all__ = [
+    "Balance",
+    "CancelResponse",
+    "ClientStats",
+    "ENVIRONMENTS",
+    "Event",
+    "Fill",
+    "kalshi_settings_from_env",
+    "KalshiAuthError",
+    "KalshiClient",
+    "KalshiConfigError",
+    "KalshiConflictError",
+    "KalshiError",
+    "KalshiHTTPError",
+    "KalshiNotFound",
+    "KalshiPaginationError",
+    "KalshiParseError",
+    "KalshiPermissionError",
+    "KalshiRateLimiter",
+    "KalshiRateLimitError",
+    "KalshiRequestError",
+    "KalshiRetryError",
+    "KalshiServerError",
+    "KalshiSettings",
+    "KalshiSigner",
+    "load_private_key",
+    "Market",
+    "MarketPosition",
+    "Order",
+    "OrderResponse",
+    "parse_balance",
+    "parse_cancel_response",
+    "parse_event",
+    "parse_fill",
+    "parse_market",
+    "parse_market_position",
+    "parse_order",
+    "parse_order_response",
+    "parse_series",
+    "parse_settlement",
+    "RateTier",
+    "request_cost",
+    "Series",
+    "Settlement",
+    "TIERS",
+]

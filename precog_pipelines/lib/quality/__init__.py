@@ -1,0 +1,1 @@
+"""Data-quality rules as plain functions returning what violates them."""

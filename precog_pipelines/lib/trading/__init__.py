@@ -1,0 +1,1 @@
+"""Trading logic as plain functions: fees, edges, sizing, exit rules, execution and P&L."""

@@ -1,0 +1,138 @@
+"""Exiting one position: price-walked attempts, each logged, booked once when filled.
+
+The flow holds a session-level advisory lock on the position for its whole life, so a second
+exit of the same position (a rerun, or another rule firing) waits and then finds it closed.
+Each attempt is committed on its own, so the audit trail survives a crash mid-exit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import psycopg
+
+from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.execution import ExitOrder, exit_order, paper_sell_fill
+from precog_pipelines.lib.trading.fees import taker_fee
+from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status
+
+
+class OrderExecutor(Protocol):
+    """Sends (or simulates) one sell order for a position's side and reports the fill."""
+
+    def is_trading(self, conn: psycopg.Connection, position: dict[str, Any]) -> bool:
+        """Whether the position's market still accepts orders."""
+
+    def best_bid(self, conn: psycopg.Connection, position: dict[str, Any]) -> tuple[Decimal, Decimal]:
+        """(bid price, bid size) of the side the position holds."""
+
+    def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
+             client_order_id: str) -> ledger.Fill | None:
+        """Execute immediately or cancel; None when nothing filled."""
+
+
+class ExitNotFilled(RuntimeError):
+    """Every attempt, the final market order included, came back unfilled."""
+
+
+@dataclass(frozen=True)
+class ExitOutcome:
+    position_key: str
+    status: str  # 'exited', 'already_closed', 'market_closed'
+    attempts: int = 0
+    fill_price: Decimal | None = None
+    realized_pnl: Decimal | None = None
+
+
+def _session_lock_key(position_key: str) -> int:
+    digest = hashlib.sha256(f"precog.ledger.{position_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def exit_position(
+    conn: psycopg.Connection,
+    position_key: str,
+    rule: str,
+    limit_attempts: int,
+    executor: OrderExecutor,
+    account: str,
+    run_id: str | None,
+    clock: Callable[[], datetime],
+    pause_seconds: float = 0.0,
+) -> ExitOutcome:
+    """Sell the position, walking the price; idempotent: a closed position is left alone."""
+    lock = _session_lock_key(position_key)
+    conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
+    conn.commit()
+    try:
+        for attempt in range(1, limit_attempts + 2):
+            position = ledger.lock_open_position(conn, position_key)
+            if position is None:
+                conn.rollback()
+                return ExitOutcome(position_key, "already_closed", attempt - 1)
+            if not executor.is_trading(conn, position):
+                # Trading stopped (the game ended): nothing to sell into; the settlement pays out.
+                conn.rollback()
+                return ExitOutcome(position_key, "market_closed", attempt - 1)
+            bid, _ = executor.best_bid(conn, position)
+            order = exit_order(attempt, bid, limit_attempts)
+            client_order_id = f"exit-{position_key}-{attempt}-{run_id or 'manual'}"[:100]
+            try:
+                fill = executor.sell(conn, position, order, client_order_id)
+                error = None
+            except Exception as exc:  # recorded, then re-raised: the attempt happened
+                fill, error = None, f"{type(exc).__name__}: {exc}"
+            outcome = "filled" if fill else ("error" if error else "not_filled")
+            number = ledger.record_exit_attempt(conn, position, rule, order.order_type, order.limit_price,
+                                                outcome, fill, error, run_id)
+            if fill is not None:
+                realized = ledger.close_position_on_exit(conn, position, rule, fill, number, account, clock())
+                conn.commit()
+                return ExitOutcome(position_key, "exited", number, fill.price, realized)
+            conn.commit()
+            if error is not None:
+                raise RuntimeError(f"exit of {position_key} attempt {number} failed: {error}")
+            if pause_seconds:
+                time.sleep(pause_seconds)
+        raise ExitNotFilled(f"exit of {position_key} ({rule}) did not fill after {limit_attempts} limit orders "
+                            "and a market order")
+    finally:
+        conn.rollback()
+        conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+        conn.commit()
+
+
+class PaperExecutor:
+    """Simulated fills at the warehouse's current market: what the latest snapshot shows."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+
+    def buy(self, conn: psycopg.Connection, edge: dict[str, Any], quantity: Decimal,
+            client_order_id: str) -> ledger.Fill | None:
+        """Fill at the edge's ask: the current market version's (stale edges are never bought)."""
+        price = edge["execution_price"]
+        fee = taker_fee(quantity, price, fee_multiplier(conn, edge["ticker"]))
+        return ledger.Fill(price, quantity, fee, client_order_id, None, self._clock())
+
+    def is_trading(self, conn: psycopg.Connection, position: dict[str, Any]) -> bool:
+        return market_status(conn, position["ticker"]) == "active"
+
+    def best_bid(self, conn: psycopg.Connection, position: dict[str, Any]) -> tuple[Decimal, Decimal]:
+        return held_side_bid(conn, position["ticker"], position["side"])
+
+    def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
+             client_order_id: str) -> ledger.Fill | None:
+        bid, size = self.best_bid(conn, position)
+        price = paper_sell_fill(order, bid, size)
+        if price is None:
+            return None
+        fee = taker_fee(position["quantity"], price, fee_multiplier(conn, position["ticker"]))
+        return ledger.Fill(price, position["quantity"], fee, client_order_id, None, self._clock(),
+                           order_type=order.order_type)

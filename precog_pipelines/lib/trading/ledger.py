@@ -1,0 +1,209 @@
+"""Writing trades, positions, exits, settlements and balances: one transaction per event.
+
+Every function here runs inside the caller's transaction and takes the position's (or the
+market's) lock first, so running it twice, or twice at once, records the event once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from precog_pipelines.lib.scd2 import revise_current
+from precog_pipelines.lib.trading import pnl
+from precog_pipelines.lib.trading.exits import entry_levels
+from precog_pipelines.lib.trading.strategy import Strategy
+
+PAPER_ACCOUNT = "kalshi:paper"
+
+
+@dataclass(frozen=True)
+class Fill:
+    """An executed order, simulated (paper) or reported by the exchange (live)."""
+
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    client_order_id: str
+    external_order_id: str | None
+    executed_at: datetime
+    order_type: str = "limit"
+    time_in_force: str | None = "immediate_or_cancel"
+
+
+def account_key(trading_mode: str, kalshi_env: str) -> str:
+    return PAPER_ACCOUNT if trading_mode == "paper" else f"kalshi:{kalshi_env}"
+
+
+def _lock(conn: psycopg.Connection, name: str) -> None:
+    digest = hashlib.sha256(f"precog.ledger.{name}".encode()).digest()
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest[:8], "big", signed=True),))
+
+
+def adjust_balance(conn: psycopg.Connection, account: str, delta: Decimal, reason: str, at: datetime) -> Decimal:
+    """Record a new balance version ``delta`` dollars away from the current one."""
+    current = conn.execute(
+        "SELECT balance FROM account_balance WHERE account_key = %s AND row_current_ind", (account,)
+    ).fetchone()
+    if current is None:
+        raise LookupError(f"account {account} has no balance yet; sync it from the exchange first")
+    row = revise_current(conn, "account_balance", {"account_key": account},
+                         {"balance": current[0] + delta, "change_reason": reason}, at)
+    return row["balance"]
+
+
+def record_balance(conn: psycopg.Connection, account: str, trading_mode: str, balance: Decimal,
+                   portfolio_value: Decimal | None, at: datetime) -> None:
+    """Store the exchange's balance, as a new version only when it differs."""
+    current = conn.execute(
+        "SELECT balance, portfolio_value FROM account_balance WHERE account_key = %s AND row_current_ind FOR UPDATE",
+        (account,),
+    ).fetchone()
+    if current is None:
+        conn.execute(
+            "INSERT INTO account_balance (account_key, trading_mode, balance, portfolio_value, change_reason, "
+            "row_start_ts) VALUES (%s, %s, %s, %s, 'exchange_sync', %s)",
+            (account, trading_mode, balance, portfolio_value, at))
+    elif tuple(current) != (balance, portfolio_value):
+        revise_current(conn, "account_balance", {"account_key": account},
+                       {"balance": balance, "portfolio_value": portfolio_value, "change_reason": "exchange_sync"}, at)
+
+
+def open_position(
+    conn: psycopg.Connection, strategy: Strategy, edge: dict[str, Any], fill: Fill, trading_mode: str,
+    account: str, at: datetime,
+) -> str | None:
+    """Record an entry fill as a new open position, its entry trade and the cash paid.
+
+    ``edge`` is an ``edges`` row. The position key is derived from strategy and edge version,
+    so opening from the same edge again returns None and writes nothing.
+    """
+    position_key = f"{strategy.name}-v{strategy.version}-edge{edge['id']}"
+    _lock(conn, position_key)
+    if conn.execute("SELECT 1 FROM positions WHERE position_key = %s", (position_key,)).fetchone():
+        return None
+    stop, target = entry_levels(fill.price, strategy.exit_rules)
+    position_id = conn.execute(
+        "INSERT INTO positions (position_key, strategy_id, ticker, side, trading_mode, status, quantity, "
+        "entry_price, entry_fee, target_price, stop_loss_price, trailing_stop_distance, peak_price, "
+        "current_price, edge_id, opened_at, row_start_ts) "
+        "VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (position_key, strategy.id, edge["ticker"], edge["side"], trading_mode, fill.quantity, fill.price,
+         fill.fee, target, stop, strategy.exit_rules.trailing_stop_distance, fill.price, fill.price,
+         edge["id"], fill.executed_at, at),
+    ).fetchone()[0]
+    _insert_trade(conn, position_key, position_id, strategy.id, edge["ticker"], trading_mode, "entry",
+                  edge["side"], "buy", fill)
+    adjust_balance(conn, account, -(fill.quantity * fill.price + fill.fee), "trade", at)
+    return position_key
+
+
+def _insert_trade(conn: psycopg.Connection, position_key: str, position_id: int, strategy_id: int, ticker: str,
+                  trading_mode: str, purpose: str, side: str, action: str, fill: Fill) -> int:
+    # Kalshi's order book is the YES book: buying YES or selling NO bids, the others ask.
+    book_side = "bid" if (side, action) in {("yes", "buy"), ("no", "sell")} else "ask"
+    return conn.execute(
+        "INSERT INTO trades (position_key, position_id, strategy_id, ticker, trading_mode, purpose, side, action, "
+        "book_side, order_type, time_in_force, quantity, price, fee, client_order_id, external_order_id, "
+        "executed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (position_key, position_id, strategy_id, ticker, trading_mode, purpose, side, action, book_side,
+         fill.order_type, fill.time_in_force, fill.quantity, fill.price, fill.fee, fill.client_order_id,
+         fill.external_order_id, fill.executed_at),
+    ).fetchone()[0]
+
+
+def lock_open_position(conn: psycopg.Connection, position_key: str) -> dict[str, Any] | None:
+    """The position's current version if it is still open, under the position's lock."""
+    _lock(conn, position_key)
+    with conn.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute(
+            "SELECT * FROM positions WHERE position_key = %s AND row_current_ind AND status = 'open'",
+            (position_key,),
+        ).fetchone()
+
+
+def record_exit_attempt(conn: psycopg.Connection, position: dict[str, Any], rule: str, order_type: str,
+                        limit_price: Decimal | None, outcome: str, fill: Fill | None, error: str | None,
+                        run_id: str | None) -> int:
+    """Append the next attempt for this position; returns its attempt number."""
+    attempt = conn.execute(
+        "SELECT coalesce(max(attempt_number), 0) + 1 FROM exit_attempts WHERE position_key = %s",
+        (position["position_key"],),
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO exit_attempts (position_key, position_id, exit_reason, attempt_number, order_type, "
+        "limit_price, outcome, filled_quantity, fill_price, client_order_id, external_order_id, error_message, "
+        "dagster_run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (position["position_key"], position["id"], rule, attempt, order_type, limit_price, outcome,
+         fill.quantity if fill else Decimal("0"), fill.price if fill else None,
+         fill.client_order_id if fill else None, fill.external_order_id if fill else None,
+         error[:1000] if error else None, run_id),
+    )
+    return attempt
+
+
+def close_position_on_exit(conn: psycopg.Connection, position: dict[str, Any], rule: str, fill: Fill,
+                           attempts: int, account: str, at: datetime) -> Decimal:
+    """Book a filled exit: exit trade, position_exits row, closed version, cash received."""
+    realized = pnl.exit_pnl(position["quantity"], position["entry_price"], position["entry_fee"], fill.price,
+                            fill.fee)
+    trade_id = _insert_trade(conn, position["position_key"], position["id"], position["strategy_id"],
+                             position["ticker"], position["trading_mode"], "exit", position["side"], "sell", fill)
+    conn.execute(
+        "INSERT INTO position_exits (position_key, position_id, ticker, exit_reason, quantity, exit_price, fee, "
+        "realized_pnl, trade_id, attempts, exited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (position["position_key"], position["id"], position["ticker"], rule, fill.quantity, fill.price, fill.fee,
+         realized, trade_id, attempts, fill.executed_at),
+    )
+    revise_current(conn, "positions", {"position_key": position["position_key"]}, {
+        "status": "closed", "closed_at": fill.executed_at, "exit_reason": rule, "exit_price": fill.price,
+        "current_price": fill.price, "realized_pnl": realized,
+    }, at)
+    adjust_balance(conn, account, fill.quantity * fill.price - fill.fee, "exit", at)
+    return realized
+
+
+def record_settlement(conn: psycopg.Connection, ticker: str, market_result: str, settlement_value: Decimal,
+                      settled_at: datetime, external_settlement_id: str | None, raw_response: Any) -> bool:
+    """Append the market's settlement once; False when it was already recorded."""
+    inserted = conn.execute(
+        "INSERT INTO settlements (ticker, market_result, settlement_value, external_settlement_id, settled_at, "
+        "raw_response) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (platform_id, ticker) DO NOTHING RETURNING id",
+        (ticker, market_result, settlement_value, external_settlement_id, settled_at, Jsonb(raw_response)),
+    ).fetchone()
+    return inserted is not None
+
+
+def settle_open_positions(conn: psycopg.Connection, ticker: str, settlement_value: Decimal,
+                          settled_at: datetime, accounts: dict[str, str], at: datetime) -> list[tuple[str, Decimal]]:
+    """Close every open position on ``ticker`` at the settlement value; pay out to its account.
+
+    ``accounts`` maps trading mode to account key. Returns (position_key, realized P&L) pairs.
+    """
+    keys = [row[0] for row in conn.execute(
+        "SELECT position_key FROM positions WHERE ticker = %s AND row_current_ind AND status = 'open' "
+        "ORDER BY position_key", (ticker,))]
+    settled = []
+    for key in keys:
+        # An exit may have closed it since we listed it; only the locked re-read counts.
+        position = lock_open_position(conn, key)
+        if position is None:
+            continue
+        realized = pnl.settlement_pnl(position["side"], position["quantity"], position["entry_price"],
+                                      position["entry_fee"], settlement_value)
+        payout = position["quantity"] * pnl.settlement_payout_per_contract(position["side"], settlement_value)
+        revise_current(conn, "positions", {"position_key": position["position_key"]}, {
+            "status": "settled", "closed_at": settled_at, "exit_reason": "settlement",
+            "exit_price": pnl.settlement_payout_per_contract(position["side"], settlement_value),
+            "current_price": None, "realized_pnl": realized,
+        }, at)
+        adjust_balance(conn, accounts[position["trading_mode"]], payout, "settlement", at)
+        settled.append((position["position_key"], realized))
+    return settled

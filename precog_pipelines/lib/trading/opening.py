@@ -1,0 +1,104 @@
+"""Opening positions from current edges, within a strategy's threshold and exposure limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.rows import dict_row
+
+from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.fees import taker_fee
+from precog_pipelines.lib.trading.market_data import fee_multiplier
+from precog_pipelines.lib.trading.money import ZERO, down_to_contracts
+from precog_pipelines.lib.trading.strategy import Strategy
+
+# The current edges worth acting on, best first, whose market version is still the current one
+# (an edge computed from an older snapshot waits for the next edges run).
+_CANDIDATES = """
+SELECT e.*, m.event_ticker
+  FROM edges_current e
+  JOIN markets m ON m.id = e.market_version_id AND m.row_current_ind AND m.status = 'active'
+ WHERE e.model_id = %(model_id)s AND e.edge >= %(min_edge)s
+ ORDER BY e.edge DESC, e.ticker, e.side
+"""
+
+
+class BuyExecutor(Protocol):
+    def buy(self, conn: psycopg.Connection, edge: dict[str, Any], quantity: Decimal,
+            client_order_id: str) -> ledger.Fill | None:
+        """Buy ``quantity`` of the edge's side at its execution price or better, or nothing."""
+
+
+@dataclass
+class OpeningReport:
+    opened: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    exposure_before: Decimal = ZERO
+    exposure_after: Decimal = ZERO
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def open_exposure(conn: psycopg.Connection, strategy_id: int) -> Decimal:
+    """Dollars committed to the strategy's open positions (price paid plus entry fees)."""
+    return conn.execute(
+        "SELECT coalesce(sum(quantity * entry_price + entry_fee), 0) FROM positions "
+        "WHERE strategy_id = %s AND row_current_ind AND status = 'open'", (strategy_id,),
+    ).fetchone()[0]
+
+
+def open_positions(conn: psycopg.Connection, strategy: Strategy, model_id: int, executor: BuyExecutor,
+                   trading_mode: str, account: str, clock: Callable[[], datetime]) -> OpeningReport:
+    """Buy the best edges at or above the strategy's minimum until its exposure limit; at most one
+    open position per game (its markets are two sides of one outcome). Each position opens in its
+    own transaction; the strategy's lock keeps two runs from spending one limit twice."""
+    conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"precog.open.{strategy.id}",))
+    conn.commit()
+    report = OpeningReport()
+    try:
+        report.exposure_before = report.exposure_after = open_exposure(conn, strategy.id)
+        with conn.cursor(row_factory=dict_row) as cursor:
+            candidates = cursor.execute(_CANDIDATES, {"model_id": model_id, "min_edge": strategy.min_edge}).fetchall()
+        held_events = {row[0] for row in conn.execute(
+            "SELECT DISTINCT t.event_ticker FROM positions p JOIN market_tickers t ON t.ticker = p.ticker "
+            "WHERE p.strategy_id = %s AND p.row_current_ind AND p.status = 'open'", (strategy.id,))}
+        conn.commit()
+        for edge in candidates:
+            if edge["event_ticker"] in held_events:
+                report.skip("already holding this game")
+                continue
+            price = edge["execution_price"]
+            quantity = min(down_to_contracts(strategy.stake_per_trade / (price + edge["fee_per_contract"])),
+                           edge["available_size"])
+            if quantity < 1:
+                report.skip("stake buys less than one contract")
+                continue
+            cost = quantity * price + taker_fee(quantity, price, fee_multiplier(conn, edge["ticker"]))
+            if report.exposure_after + cost > strategy.max_open_exposure:
+                report.skip("exposure limit reached")
+                continue
+            client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
+            fill = executor.buy(conn, edge, quantity, client_order_id)
+            if fill is None:
+                conn.rollback()
+                report.skip("order did not fill")
+                continue
+            key = ledger.open_position(conn, strategy, edge, fill, trading_mode, account, clock())
+            conn.commit()
+            if key is None:
+                report.skip("already opened from this edge")
+                continue
+            report.opened.append(key)
+            report.exposure_after += fill.quantity * fill.price + fill.fee
+            held_events.add(edge["event_ticker"])
+        return report
+    finally:
+        conn.rollback()
+        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (f"precog.open.{strategy.id}",))
+        conn.commit()

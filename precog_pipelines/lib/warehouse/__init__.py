@@ -1,0 +1,1 @@
+"""The PostgreSQL warehouse: connection URLs, the embedded server and migrations."""

@@ -1,0 +1,35 @@
+"""How each SCD Type 2 table of the warehouse is versioned."""
+
+from precog_pipelines.lib.scd2 import Scd2Table
+
+MARKETS = Scd2Table(
+    name="markets",
+    business_key=("ticker",),
+    # A new version when prices, sizes, status, result or close time change.
+    tracked=(
+        "status", "yes_bid", "yes_ask", "no_bid", "no_ask", "last_price",
+        "yes_bid_size", "yes_ask_size", "result", "settlement_value", "settlement_ts", "close_time",
+    ),
+    carried=(
+        "event_ticker", "market_type", "title", "yes_sub_title", "no_sub_title",
+        "volume", "volume_24h", "open_interest", "notional_value", "expiration_value",
+        "open_time", "expected_expiration_time", "latest_expiration_time",
+        "occurrence_datetime", "can_close_early", "updated_time",
+    ),
+)
+
+GAME_STATES = Scd2Table(
+    name="game_states",
+    business_key=("external_game_id",),
+    # A new version when score, period, clock or status change.
+    tracked=("state", "status_name", "completed", "home_score", "away_score", "period", "clock_seconds"),
+    carried=("display_clock", "situation"),
+)
+
+EDGES = Scd2Table(
+    name="edges",
+    business_key=("ticker", "side", "model_id"),
+    # A new version when the edge changes: the model's probability, the price or the fee.
+    tracked=("model_probability", "execution_price", "fee_per_contract", "edge", "expected_value_per_dollar"),
+    carried=("market_version_id", "game_id", "team_id", "available_size", "calculation_run_id"),
+)

@@ -1,0 +1,1 @@
+"""Dagster resources: the only way assets, checks and sensors reach the outside world."""

@@ -1,0 +1,68 @@
+"""Kalshi and ESPN as Dagster resources: settings from the environment, clients on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from precog_pipelines.lib.espn import EspnClient
+from precog_pipelines.lib.kalshi import KalshiClient
+from precog_pipelines.lib.kalshi.settings import KalshiSettings, kalshi_settings_from_env
+from precog_pipelines.lib.resilient_http import RetryPolicy
+
+
+class _RetrySettings(dg.ConfigurableResource):
+    retry_initial_backoff_seconds: float = Field(default=0.5, description="First wait before a retry.")
+    retry_max_total_seconds: float = Field(default=60.0, description="No retry starts after this long.")
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds,
+                           max_backoff_seconds=max(self.retry_initial_backoff_seconds, 10.0),
+                           jitter_seconds=self.retry_initial_backoff_seconds,
+                           max_total_seconds=self.retry_max_total_seconds)
+
+
+class KalshiResource(_RetrySettings):
+    """The Kalshi exchange (or the local sandbox): market data, and the portfolio when a key is set.
+
+    Empty strings mean "not set": the environment's default base URL, and no credentials.
+    """
+
+    environment: str = Field(default="demo", description="demo or prod (KALSHI_ENV).")
+    base_url: str = Field(default="", description="Overrides the environment's URL (KALSHI_API_BASE_URL).")
+    api_key_id: str = Field(default="", description="API key id (KALSHI_API_KEY_ID).")
+    private_key_path: str = Field(default="", description="PEM private key file (KALSHI_PRIVATE_KEY_PATH).")
+    rate_tier: str = Field(default="basic", description="Your Kalshi rate tier (KALSHI_RATE_TIER).")
+    series_tickers: str = Field(default="KXNFLGAME", description="Comma-separated series to ingest "
+                                                                 "(PRECOG_KALSHI_SERIES).")
+
+    def settings(self) -> KalshiSettings:
+        """Validated settings; a bad value raises an error naming the variable."""
+        return kalshi_settings_from_env({
+            "KALSHI_ENV": self.environment, "KALSHI_API_BASE_URL": self.base_url,
+            "KALSHI_API_KEY_ID": self.api_key_id, "KALSHI_PRIVATE_KEY_PATH": self.private_key_path,
+            "KALSHI_RATE_TIER": self.rate_tier,
+        })
+
+    @property
+    def series(self) -> list[str]:
+        return [ticker.strip() for ticker in self.series_tickers.split(",") if ticker.strip()]
+
+    @contextmanager
+    def client(self) -> Iterator[KalshiClient]:
+        with KalshiClient(self.settings(), retry_policy=self.retry_policy()) as client:
+            yield client
+
+
+class EspnResource(_RetrySettings):
+    """ESPN's public scoreboard feed (or the local sandbox's)."""
+
+    base_url: str = Field(default="", description="Overrides ESPN's NFL site API URL (ESPN_API_BASE_URL).")
+
+    @contextmanager
+    def client(self) -> Iterator[EspnClient]:
+        with EspnClient(self.base_url or None, retry_policy=self.retry_policy()) as client:
+            yield client

@@ -1,0 +1,50 @@
+"""Packaging for Precog Pipelines.
+
+Install for development with ``pip install -e ".[dev]"``; the Dagster project
+configuration (``[tool.dg]``) lives in ``pyproject.toml`` next to this file.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+ROOT = Path(__file__).parent
+
+setup(
+    name="precog-pipelines",
+    version="0.1.0",
+    description="Dagster data platform for trading sports prediction markets on Kalshi.",
+    long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.14",
+    packages=find_packages(include=["precog_pipelines", "precog_pipelines.*"]),
+    # Migrations stay in the top-level sql/ folder (design card); a non-editable
+    # install ships them under <prefix>/share so `precog db upgrade` still finds them.
+    data_files=[("share/precog_pipelines/sql", sorted(str(p) for p in Path("sql").glob("*.sql")))],
+    install_requires=[
+        "dagster>=1.13.27,<1.14",
+        "dagster-postgres>=0.29.27,<0.30",
+        "dagster-webserver>=1.13.27,<1.14",
+        "dagster-dg-cli>=1.13.27,<1.14",
+        "sqlalchemy>=2.0.30,<2.1",  # dagster-postgres expects postgresql:// to mean psycopg2, as 2.0 does
+        "psycopg[binary]>=3.2,<4",
+        "pandas>=2.2,<4",
+        "requests>=2.32,<3",
+        "cryptography>=43,<51",
+        "great-expectations>=1.24,<2",
+        "pgserver>=0.1.4,<0.2",
+        "click>=8.1,<9",
+        "tenacity>=9,<10",
+        "pyrate-limiter>=4.5,<5",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8.3,<10",
+            "pytest-timeout>=2.3,<3",
+            "ruff>=0.8,<1",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["precog=precog_pipelines.cli:main"],
+    },
+)
