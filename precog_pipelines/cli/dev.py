@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.interrupts import honour_ctrl_c
 from precog_pipelines.lib.dev_stack import (
     launch_backfill,
     port_is_free,
@@ -56,6 +57,7 @@ def _dg_executable() -> str:
 def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int) -> None:
     """Start the warehouse, migrations, the sandbox exchange, and the Dagster UI and daemon with
     schedules and sensors on; Ctrl-C stops it all."""
+    honour_ctrl_c()
     if not port_is_free(host, port):
         raise click.ClickException(
             f"port {port} on {host} is already in use; stop what is using it or pass --port"

@@ -10,6 +10,7 @@ from datetime import datetime
 import click
 
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.interrupts import honour_ctrl_c
 from precog_pipelines.lib.kalshi.ratelimit import TIERS
 from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials
 from precog_pipelines.lib.settings import precog_home
@@ -42,6 +43,7 @@ def _start_time(value: str | None) -> datetime | None:
 def sandbox(host: str, port: int, speed: float, seed: int, start: str | None, extra_markets: int,
             rate_tier: str) -> None:
     """Serve a simulated NFL week as Kalshi and ESPN on one local port until Ctrl-C."""
+    honour_ctrl_c()
     credentials = ensure_sandbox_credentials(precog_home() / "sandbox")
     config = SandboxConfig(
         seed=seed, start=_start_time(start), speed=speed, extra_markets=extra_markets,
