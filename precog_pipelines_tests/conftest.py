@@ -35,6 +35,9 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 
 SHARED_NFL_DATA = shared_dir() / "data" / "nfl"
 
+# Fixtures of the fault and bad-input suite (test_fault_*.py).
+pytest_plugins = ["precog_pipelines_tests.fault_support"]
+
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,18 +15,24 @@ from precog_pipelines.lib.kalshi.settings import KalshiSettings, kalshi_settings
 from precog_pipelines.lib.resilient_http import RetryPolicy
 
 
-class _RetrySettings(dg.ConfigurableResource):
+class _HttpSettings(dg.ConfigurableResource):
+    """How long to wait for one answer, and how hard to retry transient failures."""
+
+    request_timeout_seconds: float = Field(default=15.0, description="Give up on one request after this long "
+                                                                     "(then it is retried like any transient error).")
+    retry_max_attempts: int = Field(default=6, description="Attempts per request, the first one included.")
     retry_initial_backoff_seconds: float = Field(default=0.5, description="First wait before a retry.")
     retry_max_total_seconds: float = Field(default=60.0, description="No retry starts after this long.")
 
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds,
+        return RetryPolicy(max_attempts=self.retry_max_attempts,
+                           initial_backoff_seconds=self.retry_initial_backoff_seconds,
                            max_backoff_seconds=max(self.retry_initial_backoff_seconds, 10.0),
                            jitter_seconds=self.retry_initial_backoff_seconds,
                            max_total_seconds=self.retry_max_total_seconds)
 
 
-class KalshiResource(_RetrySettings):
+class KalshiResource(_HttpSettings):
     """The Kalshi exchange (or the local sandbox): market data, and the portfolio when a key is set.
 
     Empty strings mean "not set": the environment's default base URL, and no credentials.
@@ -41,11 +48,12 @@ class KalshiResource(_RetrySettings):
 
     def settings(self) -> KalshiSettings:
         """Validated settings; a bad value raises an error naming the variable."""
-        return kalshi_settings_from_env({
+        settings = kalshi_settings_from_env({
             "KALSHI_ENV": self.environment, "KALSHI_API_BASE_URL": self.base_url,
             "KALSHI_API_KEY_ID": self.api_key_id, "KALSHI_PRIVATE_KEY_PATH": self.private_key_path,
             "KALSHI_RATE_TIER": self.rate_tier,
         })
+        return dataclasses.replace(settings, timeout_seconds=self.request_timeout_seconds)
 
     @property
     def series(self) -> list[str]:
@@ -57,12 +65,13 @@ class KalshiResource(_RetrySettings):
             yield client
 
 
-class EspnResource(_RetrySettings):
+class EspnResource(_HttpSettings):
     """ESPN's public scoreboard feed (or the local sandbox's)."""
 
     base_url: str = Field(default="", description="Overrides ESPN's NFL site API URL (ESPN_API_BASE_URL).")
 
     @contextmanager
     def client(self) -> Iterator[EspnClient]:
-        with EspnClient(self.base_url or None, retry_policy=self.retry_policy()) as client:
+        with EspnClient(self.base_url or None, retry_policy=self.retry_policy(),
+                        timeout_seconds=self.request_timeout_seconds) as client:
             yield client

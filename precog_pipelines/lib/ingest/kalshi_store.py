@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, Reject, text_problem
+from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Reject, numeric_limits, text_problem
 from precog_pipelines.lib.scd2 import MergeResult, merge_staged
 from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
 from precog_pipelines.lib.warehouse.tables import MARKETS
@@ -51,17 +52,21 @@ def _row(item: Any, columns: Sequence[str]) -> tuple:
     return tuple(values)
 
 
-def _storable(items: Sequence[Any], columns: Sequence[str], key: str) -> tuple[list[Any], list[Reject]]:
-    """Split ``items`` into rows the warehouse accepts and rejects naming field and value."""
+def _storable(
+    conn: psycopg.Connection, table: str, items: Sequence[Any], columns: Sequence[str], key: str
+) -> tuple[list[Any], list[Reject]]:
+    """Split ``items`` into rows ``table`` accepts and rejects naming field and value.
+
+    Checked here, row by row, because the COPY that follows is all or nothing: one value the
+    column cannot hold (a bad ticker, a NUL, a number past its numeric(p, s)) would fail the
+    whole batch, and a number with too many decimals would be silently rounded.
+    """
+    limits = numeric_limits(conn, table)
     kept, rejects = [], []
     for item in items:
         problem = None
         for column in columns:
-            value = getattr(item, column)
-            if column in _TICKER_COLUMNS and value is not None and not KALSHI_TICKER.match(value):
-                problem = f"{column} {value[:80]!r} is not a Kalshi ticker (A-Z, 0-9, '.', '_', '-')"
-            else:
-                problem = text_problem(column, value)
+            problem = _value_problem(column, getattr(item, column), limits.get(column))
             if problem:
                 break
         if problem:
@@ -69,6 +74,14 @@ def _storable(items: Sequence[Any], columns: Sequence[str], key: str) -> tuple[l
         else:
             kept.append(item)
     return kept, rejects
+
+
+def _value_problem(column: str, value: Any, limit: NumericLimit | None) -> str | None:
+    if column in _TICKER_COLUMNS and value is not None and not KALSHI_TICKER.match(value):
+        return f"{column} {value[:80]!r} is not a Kalshi ticker (A-Z, 0-9, '.', '_', '-')"
+    if limit is not None and isinstance(value, Decimal):
+        return limit.problem(column, value)
+    return text_problem(column, value)
 
 
 def _payload(item: Any, columns: Sequence[str]) -> dict[str, Any]:
@@ -106,14 +119,14 @@ def _reject_orphans(
 
 
 def upsert_series(conn: psycopg.Connection, series: Sequence[Any]) -> LoadResult:
-    kept, rejects = _storable(series, SERIES_COLUMNS, "ticker")
+    kept, rejects = _storable(conn, "series", series, SERIES_COLUMNS, "ticker")
     staging = copy_into_temp(conn, "series", SERIES_COLUMNS, (_row(s, SERIES_COLUMNS) for s in kept))
     written = upsert_staged(conn, "series", ("ticker",), SERIES_COLUMNS, staging)
     return LoadResult(written, rejects)
 
 
 def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult:
-    kept, rejects = _storable(events, EVENT_COLUMNS, "event_ticker")
+    kept, rejects = _storable(conn, "events", events, EVENT_COLUMNS, "event_ticker")
     staging = copy_into_temp(conn, "events", EVENT_COLUMNS, (_row(e, EVENT_COLUMNS) for e in kept))
     rejects += _reject_orphans(conn, staging, "event_ticker", "series_ticker", "series", "ticker", EVENT_COLUMNS)
     written = upsert_staged(conn, "events", ("event_ticker",), EVENT_COLUMNS, staging)
@@ -137,7 +150,7 @@ def _first_per_ticker(markets: Sequence[Any]) -> tuple[list[Any], list[Reject]]:
 def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at: datetime) -> LoadResult:
     """Version every market of the snapshot; new tickers are registered in market_tickers."""
     unique, rejects = _first_per_ticker(markets)
-    kept, invalid = _storable(unique, MARKETS.columns, "ticker")
+    kept, invalid = _storable(conn, MARKETS.name, unique, MARKETS.columns, "ticker")
     rejects += invalid
     staging = copy_into_temp(conn, "markets", MARKETS.columns, (_row(m, MARKETS.columns) for m in kept))
     rejects += _reject_orphans(conn, staging, "ticker", "event_ticker", "events", "event_ticker", MARKETS.columns)

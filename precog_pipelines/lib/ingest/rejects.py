@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from precog_pipelines.lib.wire_values import short_repr
 
 T = TypeVar("T")
 
@@ -61,8 +64,41 @@ def without_nul(value: Any) -> Any:
 def text_problem(field: str, value: Any) -> str | None:
     """Why a text value cannot be stored verbatim, or None when it can."""
     if isinstance(value, str) and "\x00" in value:
-        return f"{field} contains a NUL character, which PostgreSQL text cannot store"
+        return f"{field} {short_repr(value)} contains a NUL character, which PostgreSQL text cannot store"
     return None
+
+
+@dataclass(frozen=True)
+class NumericLimit:
+    """A ``numeric(precision, scale)`` column: what it can hold without rounding or overflow."""
+
+    precision: int
+    scale: int
+
+    def problem(self, field: str, value: Decimal) -> str | None:
+        """Why ``value`` cannot be stored exactly in this column, or None when it can."""
+        if not value.is_finite():
+            return f"{field} {value} is not a finite number"
+        whole_digits = self.precision - self.scale
+        # adjusted() is the exponent of the leading digit: 123.4 -> 2, i.e. 3 digits before the point.
+        if value != 0 and value.adjusted() >= whole_digits:
+            return (f"{field} {value} overflows numeric({self.precision},{self.scale}): "
+                    f"at most {whole_digits} digits before the decimal point")
+        if value != value.quantize(Decimal(1).scaleb(-self.scale)):
+            return (f"{field} {value} has more than {self.scale} decimal places; numeric({self.precision},"
+                    f"{self.scale}) would round it")
+        return None
+
+
+def numeric_limits(conn: psycopg.Connection, table: str) -> dict[str, NumericLimit]:
+    """The ``numeric(p, s)`` columns of ``table`` (in the search path) by name."""
+    rows = conn.execute(
+        "SELECT column_name, numeric_precision, numeric_scale FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = %s AND data_type = 'numeric' "
+        "AND numeric_precision IS NOT NULL",
+        (table,),
+    ).fetchall()
+    return {name: NumericLimit(precision, scale) for name, precision, scale in rows}
 
 
 def record_rejects(

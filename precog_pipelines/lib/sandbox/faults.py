@@ -3,7 +3,8 @@
 A fault matches requests by path (an fnmatch pattern on the URL path, e.g.
 ``/trade-api/v2/markets`` or ``*/scoreboard``) and optionally method, and fires on the next
 ``count`` matching requests, or with a ``probability`` drawn from its own seeded generator
-(both may be combined: at most ``count`` firings). Kinds:
+(both may be combined: at most ``count`` firings). ``skip`` lets that many matching requests
+through untouched first (e.g. fail a crawl's second page, after its first one arrived). Kinds:
 
 - before the request is handled: ``rate_limit`` (429 ``{"error":"too many requests"}``, no
   Retry-After), ``server_error`` (``status``, default 500), ``slow`` (sleeps
@@ -44,7 +45,9 @@ class Fault:
     field: str = "yes_bid_dollars"
     value: Any = "abc"
     ticker: str | None = None
+    skip: int = 0
     fired: int = 0
+    skipped: int = 0
     _rng: random.Random = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +57,8 @@ class Fault:
             raise ValueError("a fault needs a count, a probability, or both")
         if self.probability is not None and not 0 <= self.probability <= 1:
             raise ValueError(f"probability must be within 0..1, got {self.probability}")
+        if self.skip < 0:
+            raise ValueError(f"skip must not be negative, got {self.skip}")
         if self.kind == "server_error" and not 500 <= self.status <= 599:
             raise ValueError(f"a server_error status must be 5xx, got {self.status}")
         self._rng = random.Random(self.seed)
@@ -94,6 +99,9 @@ class FaultInjector:
                 if fault.kind not in kinds or fault.exhausted or not fault.matches(method, path):
                     continue
                 if not applies(fault):
+                    continue
+                if fault.skipped < fault.skip:
+                    fault.skipped += 1
                     continue
                 if fault.probability is not None and fault._rng.random() >= fault.probability:
                     continue

@@ -95,6 +95,7 @@ class SandboxServer:
         self._limiters_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        self._signatures: list[str] = []
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -191,6 +192,17 @@ class SandboxServer:
     def reset_stats(self) -> None:
         with self._stats_lock:
             self._stats.clear()
+
+    def received_signatures(self) -> list[str]:
+        """Every KALSHI-ACCESS-SIGNATURE header received, valid or not, in arrival order (tests
+        search logs and tables for them: a signature must never leave the signing code)."""
+        with self._stats_lock:
+            return list(self._signatures)
+
+    def record_signature(self, signature: str | None) -> None:
+        if signature:
+            with self._stats_lock:
+                self._signatures.append(signature)
 
     def count(self, *names: str) -> None:
         with self._stats_lock:
@@ -377,6 +389,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         body = self._read_body()
         sandbox.count("requests")
+        sandbox.record_signature(self.headers.get("KALSHI-ACCESS-SIGNATURE"))  # before faults: they see it too
         if path.startswith("/_sandbox"):
             self._send(*sandbox.handle_admin(method, path, body))
             return
