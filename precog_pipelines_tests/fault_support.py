@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
@@ -25,6 +26,7 @@ from psycopg import sql
 
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
 from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer
+from precog_pipelines.lib.settings import repository_root
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.conftest import (
     SANDBOX_START,
@@ -189,14 +191,13 @@ sys.exit(child_materialize())
 
 def child_materialize() -> int:
     """Entry point of :func:`start_materialization`'s process: materialize kalshi_markets on the
-    instance in DAGSTER_HOME, with resources described by PRECOG_FAULT_* variables."""
+    instance in DAGSTER_HOME, with the warehouse and sandbox named by PRECOG_FAULT_* variables."""
     from precog_pipelines.resources.sources import KalshiResource
     from precog_pipelines.resources.warehouse import WarehouseResource
 
-    env = os.environ
     resources = {
-        "warehouse": WarehouseResource(database_url=env["PRECOG_FAULT_WAREHOUSE_URL"]),
-        "kalshi": KalshiResource(base_url=env["PRECOG_FAULT_KALSHI_URL"], series_tickers=FAULT_SERIES,
+        "warehouse": WarehouseResource(database_url=os.environ["PRECOG_FAULT_WAREHOUSE_URL"]),
+        "kalshi": KalshiResource(base_url=os.environ["PRECOG_FAULT_KALSHI_URL"], series_tickers=FAULT_SERIES,
                                  retry_max_attempts=RETRY_ATTEMPTS, retry_initial_backoff_seconds=0.01),
     }
     with dg.DagsterInstance.get() as instance:
@@ -206,20 +207,31 @@ def child_materialize() -> int:
 
 
 def start_materialization(warehouse_url: str, sandbox: SandboxServer, instance: dg.DagsterInstance) -> subprocess.Popen:
-    """Materialize kalshi_markets in a new Python process, on ``instance`` (a PostgreSQL one)."""
+    """Materialize kalshi_markets in a new Python process (Dagster runs in threads of one process
+    deadlock), on ``instance``: a PostgreSQL instance whose DAGSTER_PG_URL is in our environment."""
     env = os.environ | {
         "PRECOG_FAULT_WAREHOUSE_URL": warehouse_url,
         "PRECOG_FAULT_KALSHI_URL": sandbox.kalshi_base_url,
         "DAGSTER_HOME": str(instance.root_directory),
     }
-    return subprocess.Popen([sys.executable, "-c", _CHILD], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([sys.executable, "-c", _CHILD], env=env, cwd=repository_root(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(process: subprocess.Popen, timeout: float = 120.0) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output
+
+
+def sigkill(process: subprocess.Popen) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0,
                processes: tuple[subprocess.Popen, ...] = ()) -> object:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` on timeout or if one of
-    ``processes`` exits first (its output then explains why)."""
+    """Poll ``condition`` (a state, never a guess at timing) until it holds; fail naming ``what``
+    on timeout, or as soon as one of ``processes`` exits (with its output)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -227,29 +239,33 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0
             return value
         for process in processes:
             if process.poll() is not None:
-                pytest.fail(f"process exited ({process.returncode}) before {what}:\n{process.stdout.read()}")
+                pytest.fail(f"process exited ({process.returncode}) before {what}:\n{process.communicate()[0]}")
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout:g} s waiting until {what}")
 
 
-def backends_waiting_on(conn: psycopg.Connection, database: str) -> list[int]:
-    """Process ids of the sessions on ``database`` blocked waiting for a lock."""
-    return [r[0] for r in conn.execute(
-        "SELECT a.pid FROM pg_stat_activity a WHERE a.datname = %s AND a.wait_event_type = 'Lock'",
-        (database,))]
-
-
-def backends_on(conn: psycopg.Connection, database: str, exclude: int) -> list[int]:
-    return [r[0] for r in conn.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s AND backend_type = 'client backend'",
-        (database, exclude))]
-
-
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-
-
 def database_name(url: str) -> str:
     return psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+
+
+def sessions_waiting_for_a_lock(monitor: psycopg.Connection, database: str) -> list[int]:
+    """Server process ids of the sessions on ``database`` blocked waiting for a lock."""
+    return [r[0] for r in monitor.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", (database,))]
+
+
+def other_sessions(monitor: psycopg.Connection, database: str) -> list[int]:
+    """Server process ids of the client sessions on ``database`` other than ``monitor``'s."""
+    return [r[0] for r in monitor.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'", (database,))]
+
+
+@contextmanager
+def markets_locked_against_writes(url: str) -> Iterator[psycopg.Connection]:
+    """Hold SHARE MODE on markets: reads go on, a merge blocks at its first write to markets
+    (after staging the snapshot and registering new tickers) until the block ends."""
+    with connect(url) as conn:
+        conn.execute("LOCK TABLE markets IN SHARE MODE")
+        yield conn
+        conn.rollback()
