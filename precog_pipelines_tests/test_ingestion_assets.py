@@ -135,6 +135,26 @@ def test_malformed_markets_are_quarantined_while_the_rest_load(resources, sandbo
     assert bad not in loaded and len(loaded) == sum(len(g["markets"]) for g in world["games"]) - 1
 
 
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("competitions.0.competitors.0.score", "99999999999", "score is above 2147483647 (got '99999999999')"),
+    ("competitions.0.status.period", 40000, "status.period is above 32767 (got 40000)"),
+    ("week.number", 99, "week.number is above 30 (got 99)"),
+])
+def test_an_out_of_range_espn_value_costs_one_game_and_the_rest_load(
+        resources, sandbox, dagster_instance, db, field, value, reason):
+    world = sandbox.describe_world()
+    bad = world["games"][0]["espn_id"]
+    sandbox.inject("malform", path="*/scoreboard", count=5, ticker=bad, field=field, value=value)
+
+    result = _run([game_states], resources, dagster_instance)
+
+    assert result.success
+    [(key, stored_reason)] = db.execute("SELECT business_key, reason FROM ingestion_rejects").fetchall()
+    assert key == bad and reason in stored_reason
+    loaded = {r[0] for r in db.execute("SELECT external_game_id FROM game_states_current")}
+    assert loaded == {g["espn_id"] for g in world["games"]} - {bad}
+
+
 def test_live_balance_sync_is_signed_and_a_bad_signature_is_a_clear_error(
         resources, sandbox, kalshi_key, dagster_instance, db, tmp_path):
     live = resources | {"trading": TradingResource(trading_mode="live")}

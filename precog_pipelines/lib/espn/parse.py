@@ -21,6 +21,13 @@ US_EASTERN = ZoneInfo("America/New_York")
 STATES = frozenset({"pre", "in", "post"})
 # ESPN's placeholders for playoff teams not yet known (ESPN_API.md section 8).
 TBD_TEAM_IDS = frozenset({-1, -2})
+# The warehouse columns' ranges (sql/0002): a value outside them is this game's reject, not a
+# failed scoreboard batch.
+MAX_SCORE = 2_147_483_647
+MAX_PERIOD = 32_767
+SEASON_YEARS = (1869, 2200)
+SEASON_TYPES = (1, 4)
+WEEKS = (0, 30)
 
 TeamMapping = Mapping[int, int] | Callable[[int], int | None]
 
@@ -104,7 +111,8 @@ class _Event:
             return {}
         raise self.fail(path, value, "is missing or not an object")
 
-    def integer(self, parent: dict, key: str, path: str, *, default: int | None = None, minimum: int = 0) -> int | None:
+    def integer(self, parent: dict, key: str, path: str, *, default: int | None = None, minimum: int = 0,
+                maximum: int | None = None) -> int | None:
         value = parent.get(key)
         if value is None:
             return default
@@ -114,6 +122,8 @@ class _Event:
             raise self.fail(path, value, "is not an integer") from None
         if number < minimum:
             raise self.fail(path, value, f"is below {minimum}")
+        if maximum is not None and number > maximum:
+            raise self.fail(path, value, f"is above {maximum}")
         return number
 
 
@@ -176,7 +186,7 @@ def parse_game_state(raw: Any, teams: TeamMapping | None = None, *, season: Mapp
         away_team_id=_map_team(e, teams, away_id, "away"),
         home_score=home_score,
         away_score=away_score,
-        period=e.integer(status, "period", "status.period", default=0),
+        period=e.integer(status, "period", "status.period", default=0, maximum=MAX_PERIOD),
         clock_seconds=clock_seconds,
         display_clock=status.get("displayClock") if isinstance(status.get("displayClock"), str) else None,
         state=state,
@@ -187,9 +197,10 @@ def parse_game_state(raw: Any, teams: TeamMapping | None = None, *, season: Mapp
         neutral_site=competition.get("neutralSite") is True,
         kickoff=kickoff,
         kickoff_time_valid=competition.get("timeValid", True) is not False,
-        season_year=e.integer(event_season, "year", "season.year") or e.integer(board_season, "year", "season.year"),
-        season_type=e.integer(event_season, "type", "season.type") or e.integer(board_season, "type", "season.type"),
-        week=e.integer(event_week, "number", "week.number") if isinstance(event_week, dict) else None,
+        season_year=_ranged(e, (event_season, board_season), "year", "season.year", SEASON_YEARS),
+        season_type=_ranged(e, (event_season, board_season), "type", "season.type", SEASON_TYPES),
+        week=e.integer(event_week, "number", "week.number", minimum=WEEKS[0], maximum=WEEKS[1])
+        if isinstance(event_week, dict) else None,
         game_date=kickoff.astimezone(US_EASTERN).date() if kickoff else None,
     )
 
@@ -244,7 +255,18 @@ def _competitor(e: _Event, competitor: dict, side: str, state: str) -> tuple[int
         raise e.fail(f"{side} score", score, "is not an integer") from None
     if points < 0:
         raise e.fail(f"{side} score", score, "is negative")
+    if points > MAX_SCORE:
+        raise e.fail(f"{side} score", score, f"is above {MAX_SCORE}")
     return team_id, abbreviation, points
+
+
+def _ranged(e: _Event, parents: tuple[dict, ...], key: str, path: str, bounds: tuple[int, int]) -> int | None:
+    """The first of ``parents`` that has ``key`` (event before scoreboard), within ``bounds``."""
+    for parent in parents:
+        number = e.integer(parent, key, path, minimum=bounds[0], maximum=bounds[1])
+        if number is not None:
+            return number
+    return None
 
 
 def _kickoff(e: _Event, value: Any) -> datetime | None:
