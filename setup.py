@@ -41,6 +41,8 @@ setup(
         "dev": [
             "pytest>=8.3,<10",
             "pytest-timeout>=2.3,<3",
+            # Drives the system Chromium (/usr/bin/chromium): no `playwright install` download.
+            "playwright>=1.49,<2",
             "ruff>=0.8,<1",
         ],
     },

@@ -3,95 +3,32 @@
 from __future__ import annotations
 
 import os
-import signal
+import re
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
-from precog_pipelines.lib.dev_stack import port_is_free
+from precog_pipelines_tests.dev_process import DevProcess, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    port = 3400 + os.getpid() % 500
-    while not port_is_free("127.0.0.1", port):
-        port += 1
-    return port
-
-
-def _start(home: Path, port: int) -> subprocess.Popen:
-    environment = os.environ.copy()
-    environment.pop("PRECOG_DATABASE_URL", None)
-    environment.pop("DAGSTER_HOME", None)
-    environment["PRECOG_HOME"] = str(home)
-    return subprocess.Popen(
-        [sys.executable, "-m", "precog_pipelines.cli", "dev", "--port", str(port)],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-
-
-class _Output:
-    """Collects a process's output on a thread so the test can wait for a line."""
-
-    def __init__(self, process: subprocess.Popen) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._thread.start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        for line in process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float) -> str | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.lines:
-                if text in line:
-                    return line
-            time.sleep(0.2)
-        return None
-
-    def text(self) -> str:
-        self._thread.join(timeout=30)
-        return "".join(self.lines)
-
-
-def _graphql(port: int, query: str) -> dict:
-    response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
-def _stop(process: subprocess.Popen, output: _Output) -> tuple[int, str]:
-    descendants = psutil.Process(process.pid).children(recursive=True)
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=90)
-    _, alive = psutil.wait_procs(descendants, timeout=15)
-    assert alive == [], f"processes left running after Ctrl-C: {[p.cmdline() for p in alive]}"
-    return process.returncode, output.text()
-
-
 def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
     home = tmp_path / "home"
-    port = _free_port()
+    port = free_port()
 
-    process = _start(home, port)
-    output = _Output(process)
+    dev = DevProcess(home, port)
     try:
-        banner = output.wait_for("Precog is running", 180)
-        assert banner is not None, output.text()
+        banner = dev.wait_until_running()
         assert f"Dagster UI at http://127.0.0.1:{port} (embedded PostgreSQL)" in banner
-        locations = _graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name "
-                                   "locationOrLoadError { __typename } } } } }")
+        locations = dev.graphql("{ workspaceOrError { ... on Workspace { locationEntries { name "
+                                "locationOrLoadError { __typename } } } } }")
     finally:
-        returncode, text = _stop(process, output)
+        returncode, text = dev.stop()
 
     entries = locations["workspaceOrError"]["locationEntries"]
     assert [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
@@ -102,14 +39,70 @@ def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
     assert not (home / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
 
     created = (home / "pgdata" / "PG_VERSION").stat().st_mtime
-    process = _start(home, port)
-    output = _Output(process)
+    dev = DevProcess(home, port)
     try:
-        assert output.wait_for("Precog is running", 180) is not None, output.text()
+        dev.wait_until_running()
     finally:
-        returncode, text = _stop(process, output)
+        returncode, text = dev.stop()
     assert returncode == 0, text
     assert (home / "pgdata" / "PG_VERSION").stat().st_mtime == created
+
+
+# Every market snapshot is held at the exchange (then answered), so the Kalshi run that the
+# schedule starts every minute under precog dev stays executing while the test presses Ctrl-C.
+SLOW_MARKETS = {"kind": "slow", "path": "*/markets", "count": None, "probability": 1.0, "delay_seconds": 120}
+STARTED_RUNS = "{ runsOrError(filter: {statuses: [STARTED]}) { ... on Runs { results { runId } } } }"
+
+
+def _run_worker_held_at_the_exchange(dev: DevProcess, sandbox_url: str, timeout: float = 240) -> psutil.Process:
+    """The process of a started run whose market request the exchange is holding."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = requests.get(f"{sandbox_url}/_sandbox/stats", timeout=10).json()["stats"]
+        if stats.get("fault_slow", 0) >= 1:
+            for run in dev.graphql(STARTED_RUNS)["runsOrError"]["results"]:
+                pattern = rf"{run['runId']} - (\d+) - ENGINE_EVENT - Executing steps in process"
+                for line in dev.output.lines:
+                    if (found := re.search(pattern, line)) and psutil.pid_exists(int(found.group(1))):
+                        return psutil.Process(int(found.group(1)))
+        time.sleep(1)
+    raise AssertionError(f"no run was executing within {timeout} s:\n{dev.text()[-5000:]}")
+
+
+def _alive_in(groups: set[int]) -> list[str]:
+    alive = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if os.getpgid(process.pid) in groups and process.info["status"] != psutil.STATUS_ZOMBIE:
+                alive.append(f"{process.pid} {' '.join(process.info['cmdline'] or [])[:160]}")
+        except (ProcessLookupError, psutil.Error):
+            pass
+    return alive
+
+
+def test_ctrl_c_while_a_run_executes_stops_everything(tmp_path):
+    dev = DevProcess(tmp_path / "home", free_port())
+    try:
+        dev.wait_until_running()
+        sandbox_url = dev.sandbox_url()
+        requests.post(f"{sandbox_url}/_sandbox/faults", json=SLOW_MARKETS, timeout=10).raise_for_status()
+        run_worker = _run_worker_held_at_the_exchange(dev, sandbox_url)
+        started = dev.descendants()
+        # Dagster runs in its own process group (dg dev's session); so may other helpers.
+        groups = {os.getpgid(dev.process.pid)} | {os.getpgid(p.pid) for p in started if p.is_running()}
+
+        dev.ctrl_c()
+        returncode = dev.process.wait(timeout=120)
+    finally:
+        if dev.process.poll() is None:
+            dev.kill()
+    text = dev.text()
+
+    _, alive = psutil.wait_procs([*started, run_worker], timeout=5)
+    assert [p.pid for p in alive] == [] and _alive_in(groups) == [], (
+        f"left running after Ctrl-C: {_alive_in(groups)}")
+    assert returncode == 0, text
+    assert "Precog stopped." in text
 
 
 def test_dev_refuses_a_port_in_use_with_one_line(tmp_path):
@@ -131,7 +124,7 @@ def test_dev_refuses_a_port_in_use_with_one_line(tmp_path):
 
 def _dev_live(tmp_path, environment: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "precog_pipelines.cli", "dev", "--data", "live", "--port", str(_free_port())],
+        [sys.executable, "-m", "precog_pipelines.cli", "dev", "--data", "live", "--port", str(free_port())],
         env=os.environ | {"PRECOG_HOME": str(tmp_path)} | environment, capture_output=True, text=True, timeout=120,
     )
 
@@ -168,7 +161,7 @@ def test_dev_live_trading_without_a_key_is_one_line(tmp_path):
 
 def test_dev_with_a_postgres_url_that_does_not_answer_is_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "precog_pipelines.cli", "dev", "--port", str(_free_port())],
+        [sys.executable, "-m", "precog_pipelines.cli", "dev", "--port", str(free_port())],
         env=os.environ | {"PRECOG_HOME": str(tmp_path),
                           "PRECOG_DATABASE_URL": "postgresql://precog:secret@127.0.0.1:1/precog"},
         capture_output=True, text=True, timeout=120)

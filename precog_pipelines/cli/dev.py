@@ -17,6 +17,7 @@ import click
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.interrupts import honour_ctrl_c
 from precog_pipelines.lib.dev_stack import (
+    end_process_group,
     launch_backfill,
     port_is_free,
     prepare_dagster_home,
@@ -33,6 +34,7 @@ from precog_pipelines.lib.warehouse.engine import ensure_migrated
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
 
 SHUTDOWN_GRACE_SECONDS = 30
+GROUP_GRACE_SECONDS = 10
 PRIMING_TIMEOUT_SECONDS = 300
 
 
@@ -176,6 +178,10 @@ def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # dg dev's own session is its process group: what it leaves behind (the code server, a
+        # run worker mid-step) is stopped here, not left running after "Precog stopped."
+        if end_process_group(process.pid, GROUP_GRACE_SECONDS):
+            click.echo("Stopped the Dagster processes that outlived dg dev (code server, run workers).")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

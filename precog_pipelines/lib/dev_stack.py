@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +25,50 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def end_process_group(pgid: int, grace_seconds: float = 10.0) -> bool:
+    """Stop whatever is still running in process group ``pgid``: SIGTERM, then SIGKILL to what
+    is left after ``grace_seconds``. Returns whether anything was left.
+
+    `dg dev` exits on Ctrl-C before the code server it started, and before a run worker that is
+    still executing a step; left alone they would go on (and keep writing) after Precog said it
+    had stopped.
+    """
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace_seconds
+    while _group_has_live_members(pgid):
+        if time.monotonic() >= deadline:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+        time.sleep(0.2)
+    return True
+
+
+def _group_has_live_members(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs; zombies (exited, not yet reaped) do not count."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # Fields after the parenthesised command name: state, ppid, pgrp, ...
+            state, _ppid, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
 
 
 def prepare_dagster_home(home: Path) -> Path:
