@@ -73,6 +73,7 @@ class DevProcess:
         environment = os.environ.copy()
         environment.pop("PRECOG_DATABASE_URL", None)
         environment.pop("DAGSTER_HOME", None)
+        environment.pop("VIRTUAL_ENV", None)  # as the README runs it: .venv/bin/precog, no activated venv
         environment["PRECOG_HOME"] = str(home)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"

@@ -35,6 +35,7 @@ def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
         ("precog_pipelines", "RepositoryLocation")]
     assert returncode == 0, text
     assert "Precog stopped." in text
+    assert "virtual environment does not match" not in text, "dg should see the venv precog runs in"
     assert (home / "pgdata" / "PG_VERSION").exists()
     assert not (home / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
 

@@ -78,6 +78,10 @@ def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int
         environment = os.environ | settings | {"PRECOG_DEV_AUTOMATION": "1"}
         # dg starts `dagster` from PATH; make it the one installed beside us.
         environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+        if sys.prefix != sys.base_prefix:
+            # `.venv/bin/precog dev` runs in the venv without activating it; dg warns about the
+            # mismatch unless it is told which venv is active.
+            environment["VIRTUAL_ENV"] = sys.prefix
         first_start = not _has_ratings(server.warehouse_url)
 
         def on_ready(ui_url: str) -> None:
