@@ -23,7 +23,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -95,7 +95,8 @@ class SandboxServer:
         self._limiters_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
-        self._signatures: list[str] = []
+        # Bounded: a long `precog sandbox` session must not grow without end.
+        self._signatures: deque[str] = deque(maxlen=10_000)
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -194,7 +195,7 @@ class SandboxServer:
             self._stats.clear()
 
     def received_signatures(self) -> list[str]:
-        """Every KALSHI-ACCESS-SIGNATURE header received, valid or not, in arrival order (tests
+        """The last 10,000 KALSHI-ACCESS-SIGNATURE headers received, valid or not, in arrival order (tests
         search logs and tables for them: a signature must never leave the signing code)."""
         with self._stats_lock:
             return list(self._signatures)
