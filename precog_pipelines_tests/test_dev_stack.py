@@ -33,3 +33,16 @@ def _pgid(process: psutil.Process) -> int | None:
         return os.getpgid(process.pid)
     except ProcessLookupError:
         return None
+
+
+def test_a_group_left_with_only_zombies_has_nothing_to_stop():
+    # Exited but not reaped yet: still in the group for killpg, yet nothing runs.
+    zombie = subprocess.Popen(["true"], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.05)
+    try:
+        assert end_process_group(zombie.pid, grace_seconds=1) is False
+    finally:
+        zombie.wait(timeout=10)

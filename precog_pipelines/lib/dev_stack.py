@@ -35,6 +35,8 @@ def end_process_group(pgid: int, grace_seconds: float = 10.0) -> bool:
     still executing a step; left alone they would go on (and keep writing) after Precog said it
     had stopped.
     """
+    if not _group_has_live_members(pgid):  # only zombies, or nothing: nothing to stop
+        return False
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
