@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +57,23 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@dataclass(frozen=True)
+class ScratchDatabase:
+    name: str
+    url: str
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[ScratchDatabase]:
+    """A new database named ``prefix_<random>`` (a copy of ``template`` when given), dropped on exit."""
+    name = unique_name(prefix)
+    url = create_database(server_url, name, template=template)
+    try:
+        yield ScratchDatabase(name, url)
+    finally:
+        drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a PostgreSQL server the tests may create databases on."""
@@ -84,19 +101,15 @@ def migrated_template(postgres_server_url: str) -> Iterator[str]:
 @pytest.fixture
 def empty_database_url(postgres_server_url: str) -> Iterator[str]:
     """A brand-new database with no schema at all."""
-    name = unique_name("precog_test_empty")
-    url = create_database(postgres_server_url, name)
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "precog_test_empty") as database:
+        yield database.url
 
 
 @pytest.fixture
 def warehouse_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """A freshly migrated warehouse database private to one test."""
-    name = unique_name("precog_test")
-    url = create_database(postgres_server_url, name, template=migrated_template)
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "precog_test", template=migrated_template) as database:
+        yield database.url
 
 
 @pytest.fixture
@@ -233,19 +246,15 @@ def elo_history(postgres_server_url: str, migrated_template: str, dagster_instan
     Dagster; tests clone it (``rated_warehouse_url``) rather than change it."""
     from precog_pipelines_tests.elo_support import materialize_seasons  # imports this module
 
-    name = unique_name("precog_test_elo_full")
-    url = create_database(postgres_server_url, name, template=migrated_template)
-    yield EloHistory(name, url, materialize_seasons(url, dagster_instance, 1920, 2020))
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "precog_test_elo_full", template=migrated_template) as database:
+        yield EloHistory(database.name, database.url, materialize_seasons(database.url, dagster_instance, 1920, 2020))
 
 
 @pytest.fixture
 def rated_warehouse_url(postgres_server_url: str, elo_history: EloHistory) -> Iterator[str]:
     """A private copy of the warehouse rated through 2020."""
-    name = unique_name("precog_test_rated")
-    url = create_database(postgres_server_url, name, template=elo_history.database)
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "precog_test_rated", template=elo_history.database) as database:
+        yield database.url
 
 
 @pytest.fixture
@@ -256,9 +265,11 @@ def private_dagster_instance(postgres_server_url: str, tmp_path: Path) -> Iterat
         yield instance
 
 
-def sandbox_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTestKey, **trading: str) -> dict:
+def sandbox_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTestKey, *,
+                      kalshi_options: Mapping[str, object] | None = None, **trading: str) -> dict:
     """Every resource the assets, jobs and sensors need, on a test warehouse and the sandbox, with
-    millisecond retries so that injected faults cost no time."""
+    millisecond retries so that injected faults cost no time. ``kalshi_options`` adds or overrides
+    KalshiResource settings."""
     from precog_pipelines.resources.sources import EspnResource, KalshiResource
     from precog_pipelines.resources.trading import AlertingResource, TradingResource
 
@@ -266,7 +277,7 @@ def sandbox_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTes
     return {
         "warehouse": WarehouseResource(database_url=warehouse_url),
         "kalshi": KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=key.key_id,
-                                 private_key_path=str(key.private_key_path), **fast),
+                                 private_key_path=str(key.private_key_path), **fast | dict(kalshi_options or {})),
         "espn": EspnResource(base_url=sandbox.espn_base_url, **fast),
         "trading": TradingResource(**trading),
         "alerting": AlertingResource(),

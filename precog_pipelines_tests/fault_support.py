@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import dagster as dg
 import psycopg
@@ -31,10 +30,9 @@ from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.conftest import (
     SANDBOX_START,
     KalshiTestKey,
-    create_database,
-    drop_database,
+    ScratchDatabase,
     sandbox_resources,
-    unique_name,
+    scratch_database,
 )
 
 KALSHI_ASSETS = [kalshi_series, kalshi_events, kalshi_markets]
@@ -58,14 +56,9 @@ def fault_sandbox_config(key: KalshiTestKey, **overrides) -> SandboxConfig:
 def fault_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTestKey, **kalshi_options) -> dict:
     """The project's resources (conftest.sandbox_resources) with Kalshi crawling both series on
     small retry and timeout budgets."""
-    from precog_pipelines.resources.sources import KalshiResource
-
     options = {"series_tickers": FAULT_SERIES, "retry_max_attempts": RETRY_ATTEMPTS,
-               "request_timeout_seconds": REQUEST_TIMEOUT_SECONDS, "retry_initial_backoff_seconds": 0.01,
-               "retry_max_total_seconds": 10.0} | kalshi_options
-    return sandbox_resources(warehouse_url, sandbox, key) | {
-        "kalshi": KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=key.key_id,
-                                 private_key_path=str(key.private_key_path), **options)}
+               "request_timeout_seconds": REQUEST_TIMEOUT_SECONDS} | kalshi_options
+    return sandbox_resources(warehouse_url, sandbox, key, kalshi_options=options)
 
 
 def materialize(assets, resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -126,20 +119,12 @@ def rejects(url: str) -> list[tuple]:
 
 # ---- warehouses loaded once per session, cloned per test ------------------------------------------
 
-@dataclass(frozen=True)
-class LoadedTemplate:
-    database: str
-    url: str
-
-
-def _loaded_template(server_url, migrated_template, instance, key, assets, prefix) -> Iterator[LoadedTemplate]:
-    name = unique_name(prefix)
-    url = create_database(server_url, name, template=migrated_template)
-    with SandboxServer(fault_sandbox_config(key)) as sandbox:
-        result = materialize(assets, fault_resources(url, sandbox, key), instance)
-    assert result.success, failure_text(result)
-    yield LoadedTemplate(name, url)
-    drop_database(server_url, name)
+def _loaded_template(server_url, migrated_template, instance, key, assets, prefix) -> Iterator[ScratchDatabase]:
+    with scratch_database(server_url, prefix, template=migrated_template) as database:
+        with SandboxServer(fault_sandbox_config(key)) as sandbox:
+            result = materialize(assets, fault_resources(database.url, sandbox, key), instance)
+        assert result.success, failure_text(result)
+        yield database
 
 
 @pytest.fixture(scope="session")
@@ -156,10 +141,9 @@ def reference_loaded_template(postgres_server_url, migrated_template, dagster_in
                                 REFERENCE_ASSETS, "precog_test_fault_reference")
 
 
-def _clone(server_url: str, template: LoadedTemplate) -> Iterator[str]:
-    name = unique_name("precog_test_fault")
-    yield create_database(server_url, name, template=template.database)
-    drop_database(server_url, name)
+def _clone(server_url: str, template: ScratchDatabase) -> Iterator[str]:
+    with scratch_database(server_url, "precog_test_fault", template=template.name) as database:
+        yield database.url
 
 
 @pytest.fixture
