@@ -7,8 +7,22 @@ configuration (``[tool.dg]``) lives in ``pyproject.toml`` next to this file.
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).parent
+
+
+class BuildWithMigrations(build_py):
+    """Ship the top-level ``sql/`` migrations inside the package (``precog_pipelines/sql``) of a
+    wheel or non-editable install, so `precog db upgrade` finds them wherever it is installed;
+    an editable install reads ``sql/`` of the checkout."""
+
+    def run(self) -> None:
+        super().run()
+        target = Path(self.build_lib) / "precog_pipelines" / "sql"
+        target.mkdir(parents=True, exist_ok=True)
+        for migration in sorted((ROOT / "sql").glob("*.sql")):
+            self.copy_file(str(migration), str(target / migration.name))
 
 setup(
     name="precog-pipelines",
@@ -18,9 +32,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.14",
     packages=find_packages(include=["precog_pipelines", "precog_pipelines.*"]),
-    # Migrations stay in the top-level sql/ folder (design card); a non-editable
-    # install ships them under <prefix>/share so `precog db upgrade` still finds them.
-    data_files=[("share/precog_pipelines/sql", sorted(str(p) for p in Path("sql").glob("*.sql")))],
+    # The NFL history the product rates (and its attribution) ships inside the package.
+    package_data={"precog_pipelines": ["data/nfl/*.csv", "data/nfl/README.md"]},
+    # Migrations stay in the top-level sql/ folder (design card); BuildWithMigrations ships them.
+    cmdclass={"build_py": BuildWithMigrations},
     install_requires=[
         "dagster>=1.13.27,<1.14",
         "dagster-postgres>=0.29.27,<0.30",
@@ -44,6 +59,8 @@ setup(
             # Drives the system Chromium (/usr/bin/chromium): no `playwright install` download.
             "playwright>=1.49,<2",
             "ruff>=0.8,<1",
+            # The packaging test builds a wheel with the venv's own setuptools (no download).
+            "wheel>=0.43,<1",
         ],
     },
     entry_points={

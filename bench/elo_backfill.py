@@ -1,7 +1,7 @@
-"""The whole 1920-2020 NFL history through the ``elo_ratings`` asset into PostgreSQL, as one
-single-run backfill, against a plain-Python loop over the same games.
+"""The whole shipped NFL history (1920 to 2025-09-29) through the ``elo_ratings`` asset into
+PostgreSQL, as one single-run backfill, against a plain-Python loop over the same games.
 
-Usage: python bench/elo_backfill.py [--repeats 5]
+Usage: python bench/elo_backfill.py [--repeats 5] [--last-season 2025]
 
 Prints one JSON object. The warehouse and Dagster's run storage are two throw-away databases
 on PRECOG_BENCH_DATABASE_URL's server (else PRECOG_DATABASE_URL's, else the embedded one),
@@ -31,7 +31,7 @@ from precog_pipelines.defs.elo.assets import elo_ratings  # noqa: E402
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION  # noqa: E402
 from precog_pipelines.lib.elo.config import EloConfig  # noqa: E402
 from precog_pipelines.lib.elo.engine import Game, replay  # noqa: E402
-from precog_pipelines.lib.elo.sources import GameSource, default_history_dir  # noqa: E402
+from precog_pipelines.lib.elo.sources import GameSource  # noqa: E402
 from precog_pipelines.lib.elo.store import load_model  # noqa: E402
 from precog_pipelines.lib.settings import repository_root  # noqa: E402
 from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
@@ -85,8 +85,8 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def backfill(warehouse_url: str, dagster_url: str) -> tuple[float, dg.ExecuteInProcessResult]:
-    """1920-2020 as one single-run backfill on a PostgreSQL-backed instance; (seconds, result)."""
+def backfill(warehouse_url: str, dagster_url: str, last_season: int) -> tuple[float, dg.ExecuteInProcessResult]:
+    """1920..last_season as one single-run backfill on a PostgreSQL-backed instance; (seconds, result)."""
     home = Path(tempfile.mkdtemp(prefix="elo_bench_dagster_home_"))
     shutil.copyfile(repository_root() / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_PG_URL"] = dagster_url
@@ -97,10 +97,10 @@ def backfill(warehouse_url: str, dagster_url: str) -> tuple[float, dg.ExecuteInP
             [elo_ratings, *CHECKS],
             resources={
                 "warehouse": WarehouseResource(database_url=warehouse_url),
-                "elo_games": EloGameSourceResource(history_dir=str(default_history_dir())),
+                "elo_games": EloGameSourceResource(),
             },
             instance=instance,
-            tags={"dagster/asset_partition_range_start": "1920", "dagster/asset_partition_range_end": "2020"},
+            tags={"dagster/asset_partition_range_start": "1920", "dagster/asset_partition_range_end": str(last_season)},
         )
         return time.perf_counter() - started, result
     finally:
@@ -121,16 +121,18 @@ def main() -> None:
     """Run the backfill and both loops; print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs of each loop for the engine comparison")
+    parser.add_argument("--last-season", type=int, default=2025, help="rate 1920..this season (2020: 538's files only)")
     args = parser.parse_args()
 
     with bench_database("precog_bench_elo") as warehouse_url, bench_database("precog_bench_elo_dagster") as dagster_url:
-        total, result = backfill(warehouse_url, dagster_url)
+        total, result = backfill(warehouse_url, dagster_url, args.last_season)
         with connect(warehouse_url) as conn:
             config = load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION).config
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("elo_ratings")[-1].metadata.items()}
 
-    history = GameSource(default_history_dir())
-    games, initial, overrides = history.games, history.initial_ratings, history.overrides
+    history = GameSource()
+    games = [g for g in history.games if g.season <= args.last_season]
+    initial, overrides = history.initial_ratings, history.overrides
     engine = median_seconds(lambda: replay(games, config, initial_ratings=initial, overrides=overrides), args.repeats)
     plain = median_seconds(lambda: plain_loop(games, initial, overrides, config), args.repeats)
     engine_results = replay(games, config, initial_ratings=initial, overrides=overrides)

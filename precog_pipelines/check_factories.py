@@ -9,17 +9,19 @@ import dagster as dg
 import psycopg
 
 from precog_pipelines.checks_support import markdown_table
+from precog_pipelines.core.partitions import season_range
 from precog_pipelines.lib.quality import rules, scd2
 from precog_pipelines.lib.quality.violations import Violations
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 Rule = Callable[[psycopg.Connection], Violations]
+SeasonRule = Callable[[psycopg.Connection, int, int], Violations]
 
 
 def violations_result(found: Violations, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-                      ) -> dg.AssetCheckResult:
+                      **extra_metadata: object) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=found.passed, severity=severity, metadata={
-        "violations": found.count, "examples": markdown_table(found.samples)})
+        "violations": found.count, "examples": markdown_table(found.samples), **extra_metadata})
 
 
 def sql_check(asset: str, name: str, rule: Rule, description: str, blocking: bool) -> dg.AssetChecksDefinition:
@@ -29,6 +31,22 @@ def sql_check(asset: str, name: str, rule: Rule, description: str, blocking: boo
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connection() as conn:
             return violations_result(rule(conn))
+
+    return _check
+
+
+def season_sql_check(asset: dg.AssetsDefinition, name: str, rule: SeasonRule, description: str, *,
+                     blocking: bool, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+                     ) -> dg.AssetChecksDefinition:
+    """A check of a season-partitioned asset that passes when ``rule`` finds no violating rows
+    in the seasons of the run (a single-run backfill checks its whole range at once)."""
+
+    @dg.asset_check(asset=asset, name=name, blocking=blocking, description=description,
+                    partitions_def=asset.partitions_def)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        first, last = season_range(context.partition_key_range)
+        with warehouse.connection() as conn:
+            return violations_result(rule(conn, first, last), severity, seasons=f"{first}..{last}")
 
     return _check
 

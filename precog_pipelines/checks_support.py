@@ -49,12 +49,6 @@ def _failures(failures: Sequence[FailedExpectation]) -> list[dict[str, Any]]:
              "examples": ", ".join(f.sample_values)} for f in failures]
 
 
-def accepted_payloads(payloads: Sequence[Any], rejects: Sequence[Reject], key_field: str) -> list[Any]:
-    """The raw payloads of the rows that were loaded: those whose key was not rejected."""
-    rejected = {r.business_key for r in rejects}
-    return [p for p in payloads if not (isinstance(p, dict) and p.get(key_field) in rejected)]
-
-
 def contract_check_result(asset: str, report: BatchReport) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=asset, check_name=CONTRACT_CHECK, passed=report.success,

@@ -26,14 +26,19 @@ from sqlalchemy import Engine
 from precog_pipelines.lib.kalshi import KalshiClient, KalshiSettings
 from precog_pipelines.lib.resilient_http import RetryPolicy
 from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer, write_private_key
-from precog_pipelines.lib.settings import repository_root, shared_dir
+from precog_pipelines.lib.settings import repository_root
 from precog_pipelines.lib.warehouse import migrations
 from precog_pipelines.lib.warehouse.engine import create_warehouse_engine
 from precog_pipelines.lib.warehouse.server import connect, start_embedded_server
 from precog_pipelines.lib.warehouse.urls import libpq_url, with_database
 from precog_pipelines.resources.warehouse import WarehouseResource
 
-SHARED_NFL_DATA = shared_dir() / "data" / "nfl"
+# The team's shared reference material beside the checkout: tests and benchmarks may read it,
+# the product never does (it ships what it reads, precog_pipelines/data/).
+SHARED_DIR = repository_root().parent / "shared"
+SHARED_NFL_DATA = SHARED_DIR / "data" / "nfl"
+# The shipped history ends on 2025-09-29, in week 4 of the 2025 season.
+LAST_SHIPPED_SEASON = 2025
 
 # Fixtures of the fault and bad-input suite (test_fault_*.py).
 pytest_plugins = ["precog_pipelines_tests.fault_support"]
@@ -242,17 +247,18 @@ class EloHistory:
 @pytest.fixture(scope="session")
 def elo_history(postgres_server_url: str, migrated_template: str, dagster_instance: dg.DagsterInstance
                 ) -> Iterator[EloHistory]:
-    """A warehouse holding the whole 1920-2020 history, rated by one single-run backfill through
-    Dagster; tests clone it (``rated_warehouse_url``) rather than change it."""
+    """A warehouse holding the whole shipped history (1920 to 2025-09-29), rated by one
+    single-run backfill through Dagster; tests clone it (``rated_warehouse_url``) rather than change it."""
     from precog_pipelines_tests.elo_support import materialize_seasons  # imports this module
 
     with scratch_database(postgres_server_url, "precog_test_elo_full", template=migrated_template) as database:
-        yield EloHistory(database.name, database.url, materialize_seasons(database.url, dagster_instance, 1920, 2020))
+        yield EloHistory(database.name, database.url,
+                         materialize_seasons(database.url, dagster_instance, 1920, LAST_SHIPPED_SEASON))
 
 
 @pytest.fixture
 def rated_warehouse_url(postgres_server_url: str, elo_history: EloHistory) -> Iterator[str]:
-    """A private copy of the warehouse rated through 2020."""
+    """A private copy of the warehouse rated through the shipped history."""
     with scratch_database(postgres_server_url, "precog_test_rated", template=elo_history.database) as database:
         yield database.url
 

@@ -13,16 +13,16 @@ from precog_pipelines.defs.elo.assets import elo_ratings
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
-from precog_pipelines_tests.conftest import SHARED_NFL_DATA
 
 ELO_CHECKS = [c for c in vars(elo_checks).values() if isinstance(c, dg.AssetChecksDefinition)]
 ELO_DEFINITIONS = [elo_ratings, *ELO_CHECKS]
 
 
-def elo_resources(database_url: str, history_dir: Path = SHARED_NFL_DATA, **source: Any) -> dict[str, Any]:
+def elo_resources(database_url: str, history_dir: Path | None = None) -> dict[str, Any]:
+    """The warehouse, and the Elo games from ``history_dir`` (default: the files shipped in the package)."""
     return {
         "warehouse": WarehouseResource(database_url=database_url),
-        "elo_games": EloGameSourceResource(history_dir=str(history_dir), **source),
+        "elo_games": EloGameSourceResource(history_dir=str(history_dir) if history_dir else None),
     }
 
 

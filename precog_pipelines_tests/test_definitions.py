@@ -67,8 +67,8 @@ def test_precog_dev_exports_every_variable_the_resources_read(definitions):
     assert read == set(SETTING_DEFAULTS) | {"PRECOG_DATABASE_URL"}
 
 
-EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "elo_ratings", "edges",
-                   "positions", "account_balance"}
+EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",
+                   "elo_ratings", "edges", "positions", "account_balance"}
 
 
 def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
@@ -79,7 +79,8 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
     assert {s.name for s in repository.schedule_defs} == {
         "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
-        "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "trading_automation_sensor"}
+        "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "trading_automation_sensor",
+        "elo_rerate_after_espn_backfill"}
     assert {"position_exit_job", "settlement_job", "elo_ratings_job"} <= {j.name for j in repository.get_all_jobs()}
     checked = {key.asset_key.to_user_string() for key in repository.asset_graph.asset_check_keys}
     assert checked == EXPECTED_ASSETS, "every asset carries checks"

@@ -4,18 +4,21 @@ schedule (default status from the environment) and the game source resource's se
 from __future__ import annotations
 
 import importlib
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
+import precog_pipelines
 from precog_pipelines.definitions import defs as lazy_defs
 from precog_pipelines.defs.elo import schedules
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.dev_stack import SETTING_DEFAULTS
-from precog_pipelines.lib.elo.sources import GameSource, default_history_dir
+from precog_pipelines.lib.elo.sources import shipped_history_dir
 from precog_pipelines.resources.elo_games import EloGameSourceResource
+from precog_pipelines_tests.conftest import SHARED_NFL_DATA
 
 EASTERN = ZoneInfo("America/New_York")
 
@@ -27,8 +30,9 @@ def test_code_location_holds_the_elo_definitions():
 
     assert elo.group_name == "elo"
     assert elo.backfill_policy == dg.BackfillPolicy.single_run()
-    # The previous season, and the ESPN games the seasons after the files are rated from.
-    assert elo.parent_keys == {dg.AssetKey("elo_ratings"), dg.AssetKey("game_states")}
+    # The previous season, and the ESPN games (the live poll, the season backfill) the games
+    # after the files are rated from.
+    assert elo.parent_keys == {dg.AssetKey("elo_ratings"), dg.AssetKey("game_states"), dg.AssetKey("espn_season_games")}
     assert {k.name for k in graph.asset_check_keys if k.asset_key == elo.key} == {
         "zero_sum_per_game", "one_row_per_team_per_game", "ratings_within_bounds",
         "season_brier_score_below_ceiling", "follows_previous_ratings",
@@ -91,21 +95,20 @@ def _configured_source(monkeypatch, **environment):
         return resource.source()
 
 
-def test_game_source_defaults_are_the_shared_files_up_to_2020(monkeypatch):
-    source = _configured_source(monkeypatch, **{
-        name: SETTING_DEFAULTS[name] for name in ("PRECOG_ELO_HISTORY_DIR", "PRECOG_ELO_HISTORY_LAST_SEASON")
-    })
-    assert source.history_dir == default_history_dir()
-    assert source.history_last_season == 2020
+def test_game_source_defaults_to_the_history_shipped_in_the_package(monkeypatch):
+    source = _configured_source(monkeypatch, PRECOG_ELO_HISTORY_DIR=SETTING_DEFAULTS["PRECOG_ELO_HISTORY_DIR"])
+    assert source.history_dir == shipped_history_dir()
+    assert shipped_history_dir().is_relative_to(Path(precog_pipelines.__file__).parent)
+    assert source.files_end == date(2025, 9, 29)
 
 
-def test_game_source_settings_come_from_the_environment(monkeypatch, tmp_path):
-    source = _configured_source(
-        monkeypatch, PRECOG_ELO_HISTORY_DIR=str(tmp_path), PRECOG_ELO_HISTORY_LAST_SEASON="2019"
-    )
+def test_game_source_folder_comes_from_the_environment(monkeypatch, tmp_path):
+    source = _configured_source(monkeypatch, PRECOG_ELO_HISTORY_DIR=str(tmp_path))
     assert source.history_dir == tmp_path
-    assert source.history_last_season == 2019
 
 
-def test_last_history_season_defaults_to_the_games_file():
-    assert GameSource(default_history_dir()).history_last_season == 2020
+def test_shipped_history_is_the_shared_data(tmp_path):
+    """The package's copy of the team's NFL data, byte for byte (the product reads only its copy)."""
+    for name in ("games_1920_2020.csv", "games_2021_2025.csv", "initial_elos.csv", "season_overrides.csv",
+                 "closing_lines_1979_2025.csv"):
+        assert (shipped_history_dir() / name).read_bytes() == (SHARED_NFL_DATA / name).read_bytes(), name

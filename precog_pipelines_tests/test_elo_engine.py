@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,7 +25,6 @@ from precog_pipelines.lib.elo.report import forecasts
 from precog_pipelines.lib.elo.scoring import brier_score, log_loss
 from precog_pipelines.lib.elo.sources import GameSource
 from precog_pipelines.lib.elo.store import load_model
-from precog_pipelines_tests.conftest import SHARED_NFL_DATA
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,11 @@ def nfl_config(postgres_server_url, migrated_template) -> EloConfig:
 
 
 @pytest.fixture(scope="module")
-def history() -> GameSource:
-    return GameSource(SHARED_NFL_DATA)
+def history() -> SimpleNamespace:
+    """FiveThirtyEight's reference: its games 1920-2020, initial ratings and overrides."""
+    shipped = GameSource()
+    return SimpleNamespace(games=[g for g in shipped.games if g.season <= 2020],
+                           initial_ratings=shipped.initial_ratings, overrides=shipped.overrides)
 
 
 def game(day: str, team1: str, team2: str, score1: int, score2: int, *, season: int | None = None,

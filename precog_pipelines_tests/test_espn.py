@@ -19,10 +19,9 @@ from precog_pipelines.lib.espn import (
     season_context,
 )
 from precog_pipelines.lib.ingest.rejects import parse_batch
-from precog_pipelines.lib.settings import shared_dir
-from precog_pipelines_tests.conftest import SANDBOX_START
+from precog_pipelines_tests.conftest import SANDBOX_START, SHARED_DIR
 
-EXAMPLE = shared_dir() / "reference" / "examples" / "espn" / "nfl_scoreboard_in_progress.json"
+EXAMPLE = SHARED_DIR / "reference" / "examples" / "espn" / "nfl_scoreboard_in_progress.json"
 # ESPN team id -> our teams.id as the seed migration numbers them (any mapping will do here).
 OUR_TEAM_IDS = {15: 101, 2: 102, 28: 103, 8: 104, 24: 105, 23: 106}
 

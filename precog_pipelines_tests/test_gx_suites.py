@@ -7,9 +7,9 @@ import json
 import pytest
 
 from precog_pipelines.lib.quality.gx_suites import SUITES, validate_records
-from precog_pipelines.lib.settings import shared_dir
+from precog_pipelines_tests.conftest import SHARED_DIR
 
-EXAMPLES = shared_dir() / "reference" / "examples"
+EXAMPLES = SHARED_DIR / "reference" / "examples"
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,9 @@ from precog_pipelines.lib.kalshi import (
     parse_settlement,
 )
 from precog_pipelines.lib.kalshi.errors import error_from_response
-from precog_pipelines.lib.settings import shared_dir
+from precog_pipelines_tests.conftest import SHARED_DIR
 
-EXAMPLES = shared_dir() / "reference" / "examples" / "kalshi"
+EXAMPLES = SHARED_DIR / "reference" / "examples" / "kalshi"
 
 
 def example(name: str) -> dict:

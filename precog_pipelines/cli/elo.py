@@ -13,6 +13,7 @@ from precog_pipelines.lib.elo.engine import replay as replay_games
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS
 from precog_pipelines.lib.elo.report import forecasts
 from precog_pipelines.lib.elo.scoring import brier_score
+from precog_pipelines.lib.elo.sources import GAMES_FILES, INITIAL_RATINGS_FILE, OVERRIDES_FILE, GameSource
 from precog_pipelines.lib.elo.store import EloModel, load_model
 from precog_pipelines.lib.settings import precog_home
 from precog_pipelines.lib.warehouse.engine import ensure_migrated
@@ -27,28 +28,38 @@ def elo() -> None:
 
 
 @elo.command()
-@click.option("--games", "games_path", type=_FILE, required=True,
-              help="Games CSV (date,season,neutral,playoff,team1,team2,score1,score2), in date order.")
-@click.option("--initial", "initial_path", type=_FILE, required=True, help="Initial ratings CSV (team,elo).")
-@click.option("--overrides", "overrides_path", type=_FILE, required=True, help="Season-start overrides CSV (team,season,elo).")
+@click.option("--games", "games_paths", type=_FILE, multiple=True,
+              help="Games CSV (date,season,neutral,playoff,team1,team2,score1,score2), in date order; may be "
+                   "given more than once (a game listed twice is refused). Default: the NFL history shipped "
+                   "with Precog, 1920 to 2025-09-29.")
+@click.option("--initial", "initial_path", type=_FILE, default=None,
+              help="Initial ratings CSV (team,elo). Default: the shipped FiveThirtyEight file.")
+@click.option("--overrides", "overrides_path", type=_FILE, default=None,
+              help="Season-start overrides CSV (team,season,elo). Default: the shipped FiveThirtyEight file.")
 @click.option("--output", "output_path", type=_FILE, required=True, help="Where to write one row per game.")
 @click.option("--model", "model_name", default=NFL_MODEL_NAME, show_default=True, help="probability_models name.")
 @click.option("--model-version", default=NFL_MODEL_VERSION, show_default=True, help="probability_models version.")
 @database_url_option
 @user_errors
 def replay(
-    games_path: Path,
-    initial_path: Path,
-    overrides_path: Path,
+    games_paths: tuple[Path, ...],
+    initial_path: Path | None,
+    overrides_path: Path | None,
     output_path: Path,
     model_name: str,
     model_version: str,
     database_url: str | None,
 ) -> None:
-    """Replay games from CSV files with a model version's parameters (read from the warehouse)
-    and write date,season,team1,team2,elo1_pre,elo2_pre,elo_prob1,elo1_post,elo2_post."""
+    """Replay games from CSV files (by default the shipped NFL history) with a model version's
+    parameters (read from the warehouse) and write
+    date,season,team1,team2,elo1_pre,elo2_pre,elo_prob1,elo1_post,elo2_post."""
+    shipped = GameSource()
+    games_paths = games_paths or tuple(shipped.history_dir / f.name for f in GAMES_FILES)
+    initial_path = initial_path or shipped.history_dir / INITIAL_RATINGS_FILE
+    overrides_path = overrides_path or shipped.history_dir / OVERRIDES_FILE
+    _refuse_overwriting_inputs(output_path, (*games_paths, initial_path, overrides_path))
     try:
-        games = csv_files.read_games(games_path)
+        games = csv_files.read_game_files(games_paths)
         initial = csv_files.read_initial_ratings(initial_path)
         overrides = csv_files.read_overrides(overrides_path)
         model = _load_model(database_url, model_name, model_version)
@@ -61,6 +72,14 @@ def replay(
     score = brier_score(forecasts(rated))
     click.echo(f"{len(rated)} games replayed with {model.label}; wrote {output_path}")
     click.echo(f"Brier score: {score:.6f}" if score is not None else "Brier score: n/a (no games)")
+
+
+def _refuse_overwriting_inputs(output_path: Path, inputs: tuple[Path, ...]) -> None:
+    """Writing the replay onto one of its own inputs would destroy that input."""
+    target = output_path.resolve()
+    for path in inputs:
+        if path.resolve() == target:
+            raise click.UsageError(f"--output {output_path} is also an input file; choose another output path")
 
 
 def _load_model(database_url: str | None, name: str, version: str) -> EloModel:

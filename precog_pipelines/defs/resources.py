@@ -30,9 +30,6 @@ def resources() -> dg.Definitions:
                 series_tickers=dg.EnvVar("PRECOG_KALSHI_SERIES"),
             ),
             "espn": EspnResource(base_url=dg.EnvVar("ESPN_API_BASE_URL")),
-            "elo_games": EloGameSourceResource(
-                history_dir=dg.EnvVar("PRECOG_ELO_HISTORY_DIR"),
-                history_last_season=dg.EnvVar.int("PRECOG_ELO_HISTORY_LAST_SEASON"),
-            ),
+            "elo_games": EloGameSourceResource(history_dir=dg.EnvVar("PRECOG_ELO_HISTORY_DIR")),
         }
     )

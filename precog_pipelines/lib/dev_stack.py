@@ -93,8 +93,7 @@ SETTING_DEFAULTS = {
     "KALSHI_PRIVATE_KEY_PATH": "",
     "KALSHI_RATE_TIER": "basic",
     "ESPN_API_BASE_URL": "",
-    "PRECOG_ELO_HISTORY_DIR": "",  # empty: $PRECOG_SHARED_DIR/data/nfl
-    "PRECOG_ELO_HISTORY_LAST_SEASON": "2020",  # the last season of FiveThirtyEight's files
+    "PRECOG_ELO_HISTORY_DIR": "",  # empty: the NFL history shipped in the package
 }
 
 

@@ -20,9 +20,3 @@ def precog_home() -> Path:
 def repository_root() -> Path:
     """The checkout this package was installed from (editable installs)."""
     return Path(__file__).resolve().parents[2]
-
-
-def shared_dir() -> Path:
-    """The team's shared reference material and data (``PRECOG_SHARED_DIR``, else ``../shared``)."""
-    configured = os.environ.get("PRECOG_SHARED_DIR")
-    return Path(configured).resolve() if configured else repository_root().parent / "shared"

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from precog_pipelines.lib.espn import EspnClient
+from precog_pipelines.lib.espn.client import DEFAULT_REQUESTS_PER_SECOND
 from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.kalshi.settings import KalshiSettings, kalshi_settings_from_env
 from precog_pipelines.lib.resilient_http import RetryPolicy
@@ -69,9 +70,12 @@ class EspnResource(_HttpSettings):
     """ESPN's public scoreboard feed (or the local sandbox's)."""
 
     base_url: str = Field(default="", description="Overrides ESPN's NFL site API URL (ESPN_API_BASE_URL).")
+    requests_per_second: int = Field(default=DEFAULT_REQUESTS_PER_SECOND,
+                                     description="At most this many requests a second (ESPN publishes no limit).")
 
     @contextmanager
     def client(self) -> Iterator[EspnClient]:
         with EspnClient(self.base_url or None, retry_policy=self.retry_policy(),
-                        timeout_seconds=self.request_timeout_seconds) as client:
+                        timeout_seconds=self.request_timeout_seconds,
+                        requests_per_second=self.requests_per_second) as client:
             yield client

@@ -4,7 +4,8 @@ from typing import Any
 
 import dagster as dg
 
-from precog_pipelines.defs.elo.partitions import nfl_seasons, season_range
+from precog_pipelines.core.partitions import season_range
+from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS, RatingRun, rate_seasons
 from precog_pipelines.lib.elo.report import SeasonReport, forecasts, season_reports
@@ -20,8 +21,11 @@ from precog_pipelines.resources.warehouse import WarehouseResource
     deps=[
         # Each season starts from the ratings at the end of the previous one.
         dg.AssetDep("elo_ratings", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)),
-        # Seasons after FiveThirtyEight's files are rated from the games ESPN ingestion writes.
+        # Games after the shipped history's last day are rated from what ESPN ingestion writes:
+        # the live poll, and the season backfill (season to season; none before 2021).
         dg.AssetDep("game_states"),
+        dg.AssetDep("espn_season_games",
+                    partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)),
     ],
     # A backfill of any range is one run replaying its seasons in order, not a chain of runs.
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -36,11 +40,13 @@ def elo_ratings(
     v1.0 (FiveThirtyEight's classic NFL Elo): the rating before the game (after any
     season-start reversion), after it, and the pre-game win probability.
 
-    Games come from FiveThirtyEight's files up to their last season (recorded in ``games``,
-    with historical franchises added to ``teams`` as inactive) and from completed ESPN games in
-    the warehouse after it. A run starts from the stored ratings at the end of the season
-    before its range and replaces the range's rows in one transaction; when the range reaches
-    the latest season with games it also sets ``teams.current_elo_rating``.
+    Games come from the NFL history shipped in the package through its last day, 2025-09-29
+    (FiveThirtyEight's files 1920-2020 and spreadspoke's 2021-2025, recorded in ``games``, with
+    historical franchises added to ``teams`` as inactive), then from completed ESPN games in the
+    warehouse after that day. A game both know is one ``games`` row; the files' result counts.
+    A run starts from the stored ratings at the end of the season before its range and
+    replaces the range's rows in one transaction; when the range reaches the latest season
+    with games it also sets ``teams.current_elo_rating``.
 
     Each season's partition shows its games, Brier score and log loss of its pre-game
     probabilities, its top and bottom five teams and a chart of every team's season.

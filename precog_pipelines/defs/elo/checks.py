@@ -10,8 +10,9 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.assets import elo_ratings
-from precog_pipelines.defs.elo.partitions import nfl_seasons, season_range
+from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION, checks
 from precog_pipelines.lib.elo.chain import chain_breaks
 from precog_pipelines.lib.elo.seasons import describe_seasons
@@ -65,9 +66,10 @@ def one_row_per_team_per_game(
     """Every final game of the seasons has exactly one row for its home team and one for its
     away team, and no row claims a team, side, opponent or season its game does not have."""
     first, last = season_range(context.partition_key_range)
+    source = elo_games.source()
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        rows = checks.games_not_rated_once_per_team(pg, elo_games.source().league, _model(pg).id, first, last)
+        rows = checks.games_not_rated_once_per_team(pg, source.league, _model(pg).id, first, last, source.files_end)
     return _violations(context, ("game_id", "problem"), rows)
 
 

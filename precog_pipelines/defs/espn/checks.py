@@ -1,6 +1,9 @@
-"""Invariants of the game-state history; they block Elo and edges."""
+"""Invariants of the game-state history (they block Elo and edges) and of the season backfill."""
 
-from precog_pipelines.check_factories import scd2_checks, sql_check
+import dagster as dg
+
+from precog_pipelines.check_factories import scd2_checks, season_sql_check, sql_check
+from precog_pipelines.defs.espn.assets import espn_season_games
 from precog_pipelines.lib.quality import rules
 
 (game_states_one_current_version, game_states_validity, game_states_no_overlap, game_states_no_gaps) = scd2_checks(
@@ -16,3 +19,11 @@ clock_moves_forward = sql_check(
     "game_states", "period_and_clock_move_forward", rules.clock_backwards_violations,
     "While a game is live its period never goes back and its clock never goes up within a period.",
     blocking=True)
+
+every_game_has_a_current_state = season_sql_check(
+    espn_season_games, "every_game_has_a_current_state", rules.season_games_without_state_violations,
+    "Every game of the seasons that carries an ESPN id has a current version in game_states.", blocking=True)
+espn_finals_agree_with_history = season_sql_check(
+    espn_season_games, "espn_finals_agree_with_history", rules.history_score_disagreement_violations,
+    "Where the shipped history and ESPN both hold a game, ESPN's final score is the files' (the files' "
+    "result is the one rated; a difference is worth a look).", blocking=False, severity=dg.AssetCheckSeverity.WARN)

@@ -7,14 +7,13 @@ from typing import Any
 import dagster as dg
 
 from precog_pipelines.checks_support import (
-    accepted_payloads,
     contract_check_result,
     ingestion_check_specs,
     markdown_table,
     rejects_check_result,
 )
 from precog_pipelines.lib.ingest.kalshi_store import LoadResult, merge_markets, upsert_events, upsert_series
-from precog_pipelines.lib.ingest.rejects import parse_batch, record_rejects
+from precog_pipelines.lib.ingest.rejects import accepted_payloads, parse_batch, record_rejects
 from precog_pipelines.lib.kalshi import KalshiParseError, parse_event, parse_market, parse_series
 from precog_pipelines.lib.quality.gx_suites import validate_records
 from precog_pipelines.resources.sources import KalshiResource

@@ -7,6 +7,7 @@ when the invariant holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 
@@ -33,14 +34,14 @@ def unbalanced_games(conn: psycopg.Connection, model_id: int, first: int, last: 
 
 
 def games_not_rated_once_per_team(
-    conn: psycopg.Connection, league: str, model_id: int, first: int, last: int
+    conn: psycopg.Connection, league: str, model_id: int, first: int, last: int, files_end: date
 ) -> list[tuple[int, str]]:
-    """``(game_id, problem)`` for final games lacking a row for either team, and rows that do
+    """``(game_id, problem)`` for final games (ESPN's counted after ``files_end``) lacking a row for either team, and rows that do
     not match their game (a team that did not play it, a wrong side, opponent or season).
 
     Two rows for one team and game cannot exist: a unique key on the table forbids them.
     """
-    params = {"league": league, "model": model_id, "first": first, "last": last}
+    params = {"league": league, "model": model_id, "first": first, "last": last, "files_end": files_end}
     missing = conn.execute(
         f"""
         SELECT f.id, 'no row for ' || side.name || ' team ' || side.team_id

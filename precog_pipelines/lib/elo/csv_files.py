@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,7 +93,8 @@ def _rating(value: str) -> float:
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str | None]]]:
     """Yield ``(line number, row)`` after checking that the header has every column."""
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column name.
+        handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise CsvInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     with handle:
@@ -116,9 +117,9 @@ def _field(path: Path, line: int, row: dict[str, str | None], name: str, parse: 
         raise CsvInputError(f"{path} line {line}: field '{name}' value {value!r} {exc}") from None
 
 
-def read_games(path: Path) -> list[Game[str]]:
-    """The games file, in file order (which must be date order)."""
-    games: list[Game[str]] = []
+def read_numbered_games(path: Path) -> list[tuple[int, Game[str]]]:
+    """The games file as ``(line number, game)``, in file order (which must be date order)."""
+    games: list[tuple[int, Game[str]]] = []
     for line, row in _rows(path, GAMES_COLUMNS):
         game = Game(
             date=_field(path, line, row, "date", _date),
@@ -132,13 +133,49 @@ def read_games(path: Path) -> list[Game[str]]:
         )
         if game.team1 == game.team2:
             raise CsvInputError(f"{path} line {line}: field 'team2' value {game.team2!r} is the same team as team1")
-        if games and game.date < games[-1].date:
+        if games and game.date < games[-1][1].date:
             raise CsvInputError(
                 f"{path} line {line}: field 'date' value '{game.date}' is earlier than the previous game's "
-                f"{games[-1].date}; games must be sorted by date"
+                f"{games[-1][1].date}; games must be sorted by date"
             )
-        games.append(game)
+        games.append((line, game))
     return games
+
+
+def read_games(path: Path) -> list[Game[str]]:
+    """The games file, in file order (which must be date order); a game listed twice is refused."""
+    return read_game_files([path])
+
+
+def game_identity(game: Game[Any]) -> tuple[date, frozenset]:
+    """What makes two rows the same game, whichever source wrote them: the day and the two
+    teams, in either order (sources may designate a different home team at a neutral site)."""
+    return game.date, frozenset((game.team1, game.team2))
+
+
+def read_game_files(paths: Sequence[Path]) -> list[Game[str]]:
+    """Several games files as one history in date order; see :func:`read_tagged_game_files`."""
+    return [game for game, _ in read_tagged_game_files([(path, None) for path in paths])]
+
+
+def read_tagged_game_files(files: Sequence[tuple[Path, _T]]) -> list[tuple[Game[str], _T]]:
+    """Several games files as one history in date order (a file's own order kept within a
+    day), each game with its file's tag. The same game in two places is refused with both
+    places named, so that no game is ever rated twice."""
+    seen: dict[tuple[date, frozenset], str] = {}
+    tagged: list[tuple[date, int, Game[str], _T]] = []
+    for path, tag in files:
+        for line, game in read_numbered_games(path):
+            where = f"{path} line {line}"
+            first = seen.setdefault(game_identity(game), where)
+            if first != where:
+                raise CsvInputError(
+                    f"{where}: game {game.date} {game.team1}-{game.team2} is already listed at {first}; "
+                    "a game may appear only once"
+                )
+            tagged.append((game.date, len(tagged), game, tag))
+    tagged.sort(key=lambda item: item[:2])
+    return [(game, tag) for _, _, game, tag in tagged]
 
 
 def read_initial_ratings(path: Path) -> dict[str, float]:

@@ -23,3 +23,13 @@ def describe_seasons(seasons: Iterable[int]) -> str:
         else:
             runs.append([season])
     return ", ".join(f"{r[0]}..{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or "none"
+
+
+def first_season_to_rerate(changed: Iterable[int], rated: set[int], earliest: int) -> int | None:
+    """Where a re-rating must start after the games of the ``changed`` seasons changed: the
+    first of them, or ``earliest`` when a season before it was never rated (a replay starts
+    from the ratings at the end of the previous season). None when nothing changed."""
+    first = min(changed, default=None)
+    if first is None:
+        return None
+    return first if first == earliest or set(range(earliest, first)) <= rated else earliest

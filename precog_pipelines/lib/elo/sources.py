@@ -1,16 +1,20 @@
 """Where the Elo replay finds final games.
 
-FiveThirtyEight's files hold every game up to the last season they cover (2020 in the shared
-data); the warehouse holds later seasons, written by the ESPN ingestion as ``games`` rows whose
-current ``game_states`` version is completed. One cut-over season separates the two, so a
-season is never read from both. The files also hold each franchise's initial rating and the
-season overrides, which apply whatever the source of the games.
+The package ships the NFL history (``precog_pipelines/data/nfl``): FiveThirtyEight's games
+1920-2020 and a second file from 2021 to its last date (2025-09-29), each franchise's initial
+rating and the season overrides. The files are the record of every game up to and including
+their last date; completed ESPN games in the warehouse are the record after it. A game known
+to both (same day, same two teams in either order) is one ``games`` row whose teams, side and
+result are the files'. So a season may be part files, part ESPN (2025), and no game is ever
+read from both sources.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -23,16 +27,29 @@ from precog_pipelines.lib.elo.store import (
     fivethirtyeight_team_ids,
     seasons_with_final_games,
 )
-from precog_pipelines.lib.settings import shared_dir
 
-GAMES_FILE = "games_1920_2020.csv"
+
+@dataclass(frozen=True)
+class GamesFile:
+    """One games file of the history and the ``platforms`` id credited for its rows."""
+
+    name: str
+    source: str
+
+
+# In date order; every file uses FiveThirtyEight's franchise codes.
+GAMES_FILES = (
+    GamesFile("games_1920_2020.csv", "fivethirtyeight"),
+    GamesFile("games_2021_2025.csv", "spreadspoke"),
+)
+HISTORY_SOURCES = tuple(f.source for f in GAMES_FILES)
 INITIAL_RATINGS_FILE = "initial_elos.csv"
 OVERRIDES_FILE = "season_overrides.csv"
 
 
-def default_history_dir() -> Path:
-    """``<shared>/data/nfl``: the team's copy of FiveThirtyEight's NFL files."""
-    return shared_dir() / "data" / "nfl"
+def shipped_history_dir() -> Path:
+    """The NFL files inside the installed package."""
+    return Path(str(resources.files("precog_pipelines") / "data" / "nfl"))
 
 
 @dataclass(frozen=True)
@@ -44,23 +61,25 @@ class TeamInputs:
 
 
 class GameSource:
-    """Final games by season: the files up to ``history_last_season``, the warehouse after;
-    and the files' initial ratings and season overrides, which apply to every season.
+    """Final games by season: the history files through their last date, completed ESPN games
+    from the warehouse after it; and the files' initial ratings and season overrides, which
+    apply to every season."""
 
-    ``history_last_season`` defaults to the last season in the games file.
-    """
-
-    def __init__(self, history_dir: Path, history_last_season: int | None = None, league: str = "nfl") -> None:
-        """Nothing is read until first use."""
-        self.history_dir = history_dir
-        self._history_last_season = history_last_season
+    def __init__(self, history_dir: Path | None = None, league: str = "nfl") -> None:
+        """Nothing is read until first use; ``history_dir`` defaults to the shipped files."""
+        self.history_dir = history_dir or shipped_history_dir()
         self.league = league
 
-    # Each file is read on first use: a check needing the ratings files skips the games file.
+    # Each file is read on first use: a check needing the ratings files skips the games files.
+    @cached_property
+    def sourced_games(self) -> list[tuple[Game[str], str]]:
+        """Every game of the files with the source it is credited to, in date order."""
+        return csv_files.read_tagged_game_files([(self.history_dir / f.name, f.source) for f in GAMES_FILES])
+
     @cached_property
     def games(self) -> list[Game[str]]:
-        """The games file, in date order."""
-        return csv_files.read_games(self.history_dir / GAMES_FILE)
+        """Every game of the files, in date order."""
+        return [game for game, _ in self.sourced_games]
 
     @cached_property
     def initial_ratings(self) -> dict[str, float]:
@@ -73,31 +92,22 @@ class GameSource:
         return csv_files.read_overrides(self.history_dir / OVERRIDES_FILE)
 
     @property
-    def history_last_season(self) -> int:
-        """The last season read from the files; later seasons come from the warehouse."""
-        if self._history_last_season is not None:
-            return self._history_last_season
-        return max((g.season for g in self.games), default=0)
+    def files_end(self) -> date:
+        """The last day the files cover; ESPN is the source after it."""
+        return max((g.date for g in self.games), default=date.min)
 
-    def historical_games(self, first_season: int, last_season: int) -> list[Game[str]]:
-        """File games of seasons ``first..last`` that the files are the source for."""
-        last_season = min(last_season, self.history_last_season)
-        return [g for g in self.games if first_season <= g.season <= last_season]
+    def historical_games(self, first_season: int, last_season: int) -> list[tuple[Game[str], str]]:
+        """File games of seasons ``first..last`` with their sources, in date order."""
+        return [(g, source) for g, source in self.sourced_games if first_season <= g.season <= last_season]
 
     def warehouse_games(self, conn: psycopg.Connection, first_season: int, last_season: int) -> list[RecordedGame]:
-        """Final warehouse games of seasons ``first..last`` that the warehouse is the source for."""
-        first_season = max(first_season, self.history_last_season + 1)
-        if first_season > last_season:
-            return []
-        return final_games(conn, self.league, first_season, last_season)
+        """Completed ESPN games of seasons ``first..last`` played after the files' last day."""
+        return final_games(conn, self.league, first_season, last_season, self.files_end)
 
     def seasons_with_games(self, conn: psycopg.Connection, first_season: int, last_season: int) -> set[int]:
-        """Seasons in ``first..last`` with at least one final game in their source."""
-        boundary = self.history_last_season
-        seasons = {g.season for g in self.games if first_season <= g.season <= min(last_season, boundary)}
-        if last_season > boundary:
-            seasons |= seasons_with_final_games(conn, self.league, max(first_season, boundary + 1), last_season)
-        return seasons
+        """Seasons in ``first..last`` with at least one final game in either source."""
+        seasons = {g.season for g in self.games if first_season <= g.season <= last_season}
+        return seasons | seasons_with_final_games(conn, self.league, first_season, last_season, self.files_end)
 
     def team_inputs(self, conn: psycopg.Connection) -> TeamInputs:
         """Initial ratings and overrides of the franchises the warehouse knows (538 aliases)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 
@@ -19,18 +20,21 @@ from precog_pipelines.lib.warehouse.bulk import copy_into_temp
 
 FIVETHIRTYEIGHT = "fivethirtyeight"
 
-# A game counts once it is over: a FiveThirtyEight row is a result by construction; an ESPN
-# game needs a current state marked completed. Preseason (season_type 1) and off-season (4)
-# games do not move Elo ratings. The Elo source and the asset checks share this definition.
-FINAL_GAMES_SQL = """
+# A game counts once it is over. A history-file row (FiveThirtyEight, spreadspoke) is a result
+# by construction, and its teams, side and score win over ESPN's for the games it holds. An
+# ESPN row counts once its current state is completed and it was played after the files' last
+# day (%(files_end)s): before it, the files are the record. Preseason (season_type 1) and
+# off-season (4) games do not move Elo ratings. The Elo source and the asset checks share this.
+ESPN = "espn"
+FINAL_GAMES_SQL = f"""
     SELECT g.id, g.season, g.game_date, g.neutral_site, g.playoff,
            g.home_team_id, g.away_team_id,
-           coalesce(s.home_score, g.home_score) AS home_score,
-           coalesce(s.away_score, g.away_score) AS away_score
+           CASE WHEN g.source = '{ESPN}' THEN s.home_score ELSE g.home_score END AS home_score,
+           CASE WHEN g.source = '{ESPN}' THEN s.away_score ELSE g.away_score END AS away_score
     FROM games g
     LEFT JOIN game_states_current s ON s.external_game_id = g.external_game_id
     WHERE g.league = %(league)s
-      AND (g.source = 'fivethirtyeight' OR s.completed)
+      AND (g.source <> '{ESPN}' OR (s.completed AND g.game_date > %(files_end)s))
       AND coalesce(g.season_type, 2) IN (2, 3)
 """
 
@@ -132,40 +136,44 @@ def register_fivethirtyeight_teams(conn: psycopg.Connection, league: str, codes:
     return fivethirtyeight_team_ids(conn, league)
 
 
-_GAME_COLUMNS = ("season", "game_date", "neutral_site", "playoff", "home_team_id", "away_team_id",
+_GAME_COLUMNS = ("source", "season", "game_date", "neutral_site", "playoff", "home_team_id", "away_team_id",
                  "home_score", "away_score")
 
 
-def record_historical_games(conn: psycopg.Connection, league: str, games: Sequence[Game[str]]) -> list[RecordedGame]:
-    """Store FiveThirtyEight games in ``games`` (new teams included) and return them by team id.
+def record_historical_games(
+    conn: psycopg.Connection, league: str, games: Sequence[tuple[Game[str], str]]
+) -> list[RecordedGame]:
+    """Store history-file games, each with its source, in ``games`` (new teams included) and
+    return them by team id, in the given order.
 
-    A game is identified by (league, date, home, away); rows FiveThirtyEight wrote before are
-    corrected in place, rows another source wrote are left as they are and reused.
+    A game is identified by its day and its two teams in either order. The files take
+    precedence: a row ESPN wrote first (same game, maybe the other team designated home) takes
+    the file's source, teams, side and result and keeps its ESPN id; a row a file wrote before
+    is corrected in place.
     """
     if not games:
         return []
-    team_ids = register_fivethirtyeight_teams(conn, league, {t for g in games for t in (g.team1, g.team2)})
+    team_ids = register_fivethirtyeight_teams(conn, league, {t for g, _ in games for t in (g.team1, g.team2)})
     by_id = [
-        Game(g.date, g.season, g.neutral, g.playoff, team_ids[g.team1], team_ids[g.team2], g.score1, g.score2)
-        for g in games
+        (Game(g.date, g.season, g.neutral, g.playoff, team_ids[g.team1], team_ids[g.team2], g.score1, g.score2),
+         source)
+        for g, source in games
     ]
     staging = copy_into_temp(
         conn, "games", _GAME_COLUMNS,
-        ((g.season, g.date, g.neutral, g.playoff, g.team1, g.team2, g.score1, g.score2) for g in by_id),
+        ((source, g.season, g.date, g.neutral, g.playoff, g.team1, g.team2, g.score1, g.score2)
+         for g, source in by_id),
     )
+    kept = [c for c in _GAME_COLUMNS if c != "game_date"]
     conn.execute(
         f"""
-        INSERT INTO games AS t (league, source, {", ".join(_GAME_COLUMNS)})
-        SELECT %(league)s, %(source)s, {", ".join(_GAME_COLUMNS)} FROM {staging}
-        ON CONFLICT (league, game_date, home_team_id, away_team_id) DO UPDATE
-            SET season = EXCLUDED.season, neutral_site = EXCLUDED.neutral_site, playoff = EXCLUDED.playoff,
-                home_score = EXCLUDED.home_score, away_score = EXCLUDED.away_score, updated_at = now()
-            WHERE t.source = %(source)s
-              AND (t.season, t.neutral_site, t.playoff, t.home_score, t.away_score)
-                  IS DISTINCT FROM (EXCLUDED.season, EXCLUDED.neutral_site, EXCLUDED.playoff,
-                                    EXCLUDED.home_score, EXCLUDED.away_score)
+        INSERT INTO games AS t (league, {", ".join(_GAME_COLUMNS)})
+        SELECT %(league)s, {", ".join(_GAME_COLUMNS)} FROM {staging}
+        ON CONFLICT (league, game_date, least(home_team_id, away_team_id), greatest(home_team_id, away_team_id))
+        DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in kept)}, updated_at = now()
+            WHERE ({", ".join(f"t.{c}" for c in kept)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in kept)})
         """,
-        {"league": league, "source": FIVETHIRTYEIGHT},
+        {"league": league},
     )
     ids = dict(
         ((d, h, a), i)
@@ -178,30 +186,33 @@ def record_historical_games(conn: psycopg.Connection, league: str, games: Sequen
             (league,),
         )
     )
-    return [RecordedGame(ids[(g.date, g.team1, g.team2)], g) for g in by_id]
+    return [RecordedGame(ids[(g.date, g.team1, g.team2)], g) for g, _ in by_id]
 
 
-def final_games(conn: psycopg.Connection, league: str, first_season: int, last_season: int) -> list[RecordedGame]:
-    """Final games of seasons ``first..last`` from the warehouse, in date order."""
+def final_games(
+    conn: psycopg.Connection, league: str, first_season: int, last_season: int, files_end: date
+) -> list[RecordedGame]:
+    """Completed ESPN games of seasons ``first..last`` played after ``files_end``, in date order."""
     rows = conn.execute(
         f"""
         SELECT id, season, game_date, neutral_site, playoff, home_team_id, away_team_id, home_score, away_score
         FROM ({FINAL_GAMES_SQL}) f
-        WHERE season BETWEEN %(first)s AND %(last)s
+        WHERE season BETWEEN %(first)s AND %(last)s AND game_date > %(files_end)s
         ORDER BY game_date, id
         """,
-        {"league": league, "first": first_season, "last": last_season},
+        {"league": league, "first": first_season, "last": last_season, "files_end": files_end},
     ).fetchall()
     return [RecordedGame(r[0], Game(r[2], r[1], r[3], r[4], r[5], r[6], r[7], r[8])) for r in rows]
 
 
 def seasons_with_final_games(
-    conn: psycopg.Connection, league: str, first_season: int, last_season: int
+    conn: psycopg.Connection, league: str, first_season: int, last_season: int, files_end: date
 ) -> set[int]:
-    """Seasons in ``first..last`` with at least one final game in the warehouse."""
+    """Seasons in ``first..last`` with a completed ESPN game played after ``files_end``."""
     rows = conn.execute(
-        f"SELECT DISTINCT season FROM ({FINAL_GAMES_SQL}) f WHERE season BETWEEN %(first)s AND %(last)s",
-        {"league": league, "first": first_season, "last": last_season},
+        f"SELECT DISTINCT season FROM ({FINAL_GAMES_SQL}) f "
+        "WHERE season BETWEEN %(first)s AND %(last)s AND game_date > %(files_end)s",
+        {"league": league, "first": first_season, "last": last_season, "files_end": files_end},
     ).fetchall()
     return {season for (season,) in rows}
 

@@ -1,8 +1,8 @@
 """A small client for ESPN's public NFL scoreboard (ESPN_API.md), with the shared retry policy.
 
 ESPN is unauthenticated and undocumented: we send an honest User-Agent with a URL (browser
-look-alikes get 403), ask for one US-Eastern day or one season week per call, and back off
-on 429/5xx/resets like the Kalshi client does.
+look-alikes get 403), ask for one US-Eastern day or one season week per call, send at most
+two requests a second, and back off on 429/5xx/resets like the Kalshi client does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from precog_pipelines.lib.espn.parse import (
     parse_game_state,
     season_context,
 )
+from precog_pipelines.lib.kalshi.ratelimit import token_bucket_limiter
 from precog_pipelines.lib.resilient_http import (
     GaveUp,
     RetryPolicy,
@@ -35,6 +36,13 @@ from precog_pipelines.lib.wire_values import short_text
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://site.api.espn.com/apis/site/v2/sports/football/nfl"
+DEFAULT_REQUESTS_PER_SECOND = 2
+# The scoreboards of one season, as (season type, week): the regular season (18 weeks since
+# 2021) and the playoffs (1 Wild Card, 2 Divisional, 3 Conference, 5 Super Bowl; 4 is the
+# Pro Bowl, which has no game that counts).
+REGULAR_SEASON_WEEKS = 18
+POSTSEASON_WEEKS = (1, 2, 3, 5)
+SEASON_SCOREBOARDS = tuple((2, w) for w in range(1, REGULAR_SEASON_WEEKS + 1)) + tuple((3, w) for w in POSTSEASON_WEEKS)
 
 
 class EspnHTTPError(EspnError):
@@ -68,12 +76,22 @@ class EspnClient:
     """Fetches NFL scoreboards. ``base_url`` ends in ``.../sports/football/nfl``."""
 
     def __init__(
-        self, base_url: str | None = None, *, retry_policy: RetryPolicy | None = None, timeout_seconds: float = 15.0
+        self,
+        base_url: str | None = None,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        timeout_seconds: float = 15.0,
+        requests_per_second: int = DEFAULT_REQUESTS_PER_SECOND,
     ) -> None:
+        if requests_per_second < 1:
+            raise ValueError(f"requests_per_second must be at least 1, got {requests_per_second}")
         self.base_url = (base_url or espn_base_url()).rstrip("/")
         self.retry_policy = retry_policy or RetryPolicy()
         self.timeout_seconds = timeout_seconds
         self._session = json_session()
+        # ESPN publishes no limit; a backfill walks dozens of weeks, so it goes no faster
+        # than this, retries included (one request at a time, no burst).
+        self._limiter = token_bucket_limiter(requests_per_second, burst=1)
 
     def __enter__(self) -> EspnClient:
         return self
@@ -83,6 +101,7 @@ class EspnClient:
 
     def close(self) -> None:
         self._session.close()
+        self._limiter.close()
 
     def scoreboard_payload(
         self,
@@ -117,6 +136,7 @@ class EspnClient:
         what = f"GET {url}"
 
         def attempt() -> dict:
+            self._limiter.try_acquire("espn", blocking=True)
             response = send(self._session, "GET", url, timeout=self.timeout_seconds, params=params)
             if response.status_code == 429 or response.status_code >= 500:
                 raise EspnTransientHTTPError(response.status_code, url, response.text)

@@ -2,26 +2,30 @@
 
 ``games`` holds what identifies a game (teams, date, season, week, site) plus its final
 score once played; ``game_states`` holds one version per change of score, period, clock or
-status. A game FiveThirtyEight's files already told us about (no ESPN id yet) is adopted by
-its natural key (league, date, home, away) instead of being duplicated.
+status. A game the history files already hold (no ESPN id yet) is adopted by its day and pair
+of teams, in either order, instead of being duplicated; its teams, side and result stay the
+files' (they take precedence), and ESPN adds its id, week, season type and kickoff.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from precog_pipelines.lib.espn import GameState
+from precog_pipelines.lib.espn import EspnParseError, GameState, iter_event_payloads, parse_game_state, season_context
 from precog_pipelines.lib.ingest.kalshi_store import LoadResult
-from precog_pipelines.lib.ingest.rejects import Reject, text_problem
-from precog_pipelines.lib.scd2 import merge_staged
-from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
+from precog_pipelines.lib.ingest.rejects import Reject, accepted_payloads, parse_batch, record_rejects, text_problem
+from precog_pipelines.lib.scd2 import MergeResult, merge_staged
+from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
 from precog_pipelines.lib.warehouse.tables import GAME_STATES
 
 LEAGUE = "nfl"
+ESPN = "espn"
 POSTSEASON = 3
 GAME_COLUMNS = (
     "external_game_id", "league", "source", "season", "season_type", "week", "game_date", "kickoff_ts",
@@ -50,7 +54,7 @@ def _payload(state: GameState) -> dict:
 def _game_row(state: GameState) -> tuple:
     final = state.is_final
     return (
-        state.espn_game_id, LEAGUE, "espn", state.season_year, state.season_type, state.week, state.game_date,
+        state.espn_game_id, LEAGUE, ESPN, state.season_year, state.season_type, state.week, state.game_date,
         state.kickoff, state.home_team_id, state.away_team_id, state.neutral_site,
         state.season_type == POSTSEASON, state.home_score if final else None, state.away_score if final else None,
     )
@@ -79,12 +83,62 @@ def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], obser
             kept.append(state)
 
     staging = copy_into_temp(conn, "games", GAME_COLUMNS, (_game_row(s) for s in kept))
+    # The same game may already be known from the history files, maybe with the other team
+    # designated home (a neutral site): adopt it by day and pair of teams.
     conn.execute(
-        "UPDATE games g SET external_game_id = s.external_game_id, updated_at = now() FROM stage_games s "
+        f"UPDATE games g SET external_game_id = s.external_game_id, updated_at = now() FROM {staging} s "
         "WHERE g.external_game_id IS NULL AND g.league = s.league AND g.game_date = s.game_date "
-        "AND g.home_team_id = s.home_team_id AND g.away_team_id = s.away_team_id"
+        "AND least(g.home_team_id, g.away_team_id) = least(s.home_team_id, s.away_team_id) "
+        "AND greatest(g.home_team_id, g.away_team_id) = greatest(s.home_team_id, s.away_team_id)"
+    )
+    # The files take precedence for the games they hold: ESPN adds its week, season type and
+    # kickoff, and keeps the files' source, season, teams, side and result.
+    conn.execute(
+        f"UPDATE {staging} s SET source = g.source, season = g.season, home_team_id = g.home_team_id, "
+        "away_team_id = g.away_team_id, neutral_site = g.neutral_site, playoff = g.playoff, "
+        "home_score = g.home_score, away_score = g.away_score "
+        f"FROM games g WHERE g.external_game_id = s.external_game_id AND g.source <> '{ESPN}'"
     )
     games = upsert_staged(conn, "games", ("external_game_id",), GAME_COLUMNS, staging)
     states_staging = copy_into_temp(conn, "game_states", GAME_STATES.columns, (_state_row(s) for s in kept))
     versions = merge_staged(conn, GAME_STATES, states_staging, observed_at)
     return LoadResult(games, rejects), LoadResult(versions, [])
+
+
+@dataclass(frozen=True)
+class ScoreboardLoad:
+    """One scoreboard (or several) parsed and stored: what was fetched, loaded and refused."""
+
+    events: list[Any]
+    parsed: list[GameState]
+    rejects: list[Reject]
+    games: UpsertResult
+    versions: MergeResult
+
+    @property
+    def accepted_events(self) -> list[Any]:
+        """The raw events that were loaded, for the contract suite."""
+        return accepted_payloads(self.events, self.rejects, "id")
+
+
+def ingest_scoreboards(
+    conn: psycopg.Connection, boards: Sequence[dict], observed_at: datetime, run_id: str | None
+) -> ScoreboardLoad:
+    """Parse the events of ``boards`` (each with its own season context), store the games and
+    their states, and quarantine what could not be parsed or stored, in the caller's transaction."""
+    teams = espn_team_ids(conn)
+    events: list[Any] = []
+    parsed: list[GameState] = []
+    rejects: list[Reject] = []
+    for board in boards:
+        board_events, season = list(iter_event_payloads(board)), season_context(board)
+        board_parsed, board_rejects = parse_batch(
+            board_events, lambda raw, season=season: parse_game_state(raw, teams, season=season), "id",
+            (EspnParseError,))
+        events += board_events
+        parsed += board_parsed
+        rejects += board_rejects
+    games, versions = load_scoreboard(conn, parsed, observed_at)
+    rejects += games.rejects
+    record_rejects(conn, "espn", "game_state", rejects, run_id)
+    return ScoreboardLoad(events, parsed, rejects, games.written, versions.written)

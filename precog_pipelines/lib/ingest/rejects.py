@@ -50,6 +50,12 @@ def parse_batch(
     return parsed, rejects
 
 
+def accepted_payloads(payloads: Sequence[Any], rejects: Sequence[Reject], key_field: str) -> list[Any]:
+    """The raw payloads of the rows that were loaded: those whose key was not rejected."""
+    rejected = {r.business_key for r in rejects}
+    return [p for p in payloads if not (isinstance(p, Mapping) and p.get(key_field) in rejected)]
+
+
 def without_nul(value: Any) -> Any:
     """PostgreSQL text and jsonb cannot hold NUL; spell it out so the payload survives."""
     if isinstance(value, str):

@@ -68,6 +68,29 @@ def clock_backwards_violations(conn: psycopg.Connection) -> Violations:
                         "(period < previous_period OR (period = previous_period AND clock_seconds > previous_clock))")
 
 
+def season_games_without_state_violations(conn: psycopg.Connection, first: int, last: int) -> Violations:
+    """Games of the seasons that ESPN knows (an ESPN id) but that have no current state."""
+    return find_violations(conn, sql.SQL(
+        "SELECT g.id, g.external_game_id, g.season, g.game_date FROM games g "
+        "WHERE g.external_game_id IS NOT NULL AND g.season BETWEEN {} AND {} AND NOT EXISTS "
+        "(SELECT 1 FROM game_states s WHERE s.external_game_id = g.external_game_id AND s.row_current_ind)"
+    ).format(sql.Literal(first), sql.Literal(last)))
+
+
+def history_score_disagreement_violations(conn: psycopg.Connection, first: int, last: int) -> Violations:
+    """Games of the seasons held by the history files whose final ESPN score differs from the
+    files'. The teams may be designated home differently, so the two scores are compared as a
+    pair in either order (a flipped winner with the same two scores goes unnoticed)."""
+    return find_violations(conn, sql.SQL(
+        "SELECT g.id, g.external_game_id, g.game_date, g.source, g.home_score AS file_home, "
+        "g.away_score AS file_away, s.home_score AS espn_home, s.away_score AS espn_away "
+        "FROM games g JOIN game_states s ON s.external_game_id = g.external_game_id AND s.row_current_ind "
+        "WHERE g.source <> 'espn' AND s.completed AND g.season BETWEEN {} AND {} "
+        "AND (least(g.home_score, g.away_score), greatest(g.home_score, g.away_score)) "
+        "IS DISTINCT FROM (least(s.home_score, s.away_score), greatest(s.home_score, s.away_score))"
+    ).format(sql.Literal(first), sql.Literal(last)))
+
+
 def edge_probability_violations(conn: psycopg.Connection) -> Violations:
     """Model probabilities outside (0, 1)."""
     return _check(conn, "SELECT id, ticker, side, model_probability FROM edges "

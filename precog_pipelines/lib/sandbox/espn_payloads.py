@@ -1,13 +1,15 @@
 """ESPN scoreboard JSON for the sandbox world, in the shape of
 shared/reference/examples/espn/nfl_scoreboard_in_progress.json (ESPN_API.md sections 3 to 5):
 string scores, per-period linescores once a game started, ``situation`` on live games,
-minute-precision UTC dates, and US-Eastern detail texts."""
+minute-precision UTC dates, and US-Eastern detail texts; and the finals of past seasons
+(:mod:`.espn_history`) for season/week queries."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 
+from precog_pipelines.lib.sandbox.espn_history import REGULAR_SEASON, PastGame, shipped_past_games
 from precog_pipelines.lib.sandbox.teams import Team
 from precog_pipelines.lib.sandbox.world import US_EASTERN, Game, GameSnapshot, SandboxWorld, game_snapshot, unit
 
@@ -19,6 +21,7 @@ STATUS_DESCRIPTIONS = {
     "STATUS_POSTPONED": "Postponed",
 }
 PERIOD_NAMES = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "OT"}
+SEASON_SLUGS = {1: "preseason", 2: "regular-season", 3: "post-season", 4: "off-season"}
 
 
 ESPN_BAD_REQUEST = {"code": 400, "message": "Failed to get events endpoint."}
@@ -26,8 +29,8 @@ ESPN_BAD_REQUEST = {"code": 400, "message": "Failed to get events endpoint."}
 
 def scoreboard_response(world: SandboxWorld, query: dict[str, str], now: datetime) -> tuple[int, dict]:
     """``GET .../scoreboard``: no parameters (the current week), ``dates=YYYYMMDD`` (one
-    US-Eastern day), or ``dates=YYYY&seasontype=N&week=N``. Ranges answer 400 as ESPN has
-    since September 2026."""
+    US-Eastern day), or ``dates=YYYY&seasontype=N&week=N`` (the simulated week and the shipped
+    results of 2021-2025). Ranges answer 400 as ESPN has since September 2026."""
     dates = query.get("dates", "")
     games = list(world.games)
     if not dates:
@@ -38,27 +41,36 @@ def scoreboard_response(world: SandboxWorld, query: dict[str, str], now: datetim
         except ValueError:
             return 400, ESPN_BAD_REQUEST
         chosen = [game for game in games if game.event_date == day]
-        return 200, scoreboard_payload(chosen, now, seed=world.seed, with_week=False)
+        past = [game for game in shipped_past_games() if game.event_date == day]
+        return 200, scoreboard_payload(chosen, now, seed=world.seed, with_week=False, past=past)
     season_type, week = query.get("seasontype", ""), query.get("week", "")
     if re.fullmatch(r"\d{4}", dates) and season_type.isdigit() and week.isdigit():
-        chosen = [g for g in games if g.season == int(dates) and int(season_type) == 2 and g.week == int(week)]
-        return 200, scoreboard_payload(chosen, now, seed=world.seed, with_week=True)
+        season, kind, number = int(dates), int(season_type), int(week)
+        chosen = [g for g in games if g.season == season and kind == REGULAR_SEASON and g.week == number]
+        past = [g for g in shipped_past_games() if (g.season, g.season_type, g.week) == (season, kind, number)]
+        payload = scoreboard_payload(chosen, now, seed=world.seed, with_week=True, past=past)
+        payload |= {"season": {"type": kind, "year": season}, "week": {"number": number}}
+        return 200, payload
     return 400, ESPN_BAD_REQUEST
 
 
-def scoreboard_payload(games: list[Game], now: datetime, *, seed: int, with_week: bool) -> dict:
-    """The scoreboard for ``games`` at ``now``; ``with_week`` adds top-level season and week,
-    which ESPN sends on no-parameter and week queries but not on ``dates=YYYYMMDD``."""
+def scoreboard_payload(games: list[Game], now: datetime, *, seed: int, with_week: bool,
+                       past: list[PastGame] = ()) -> dict:
+    """The scoreboard for the simulated ``games`` at ``now`` and the ``past`` games' finals;
+    ``with_week`` adds top-level season and week, which ESPN sends on no-parameter and week
+    queries but not on ``dates=YYYYMMDD``."""
     first = games[0] if games else None
-    payload: dict = {"leagues": [_league(first)] if first else []}
+    season = first.season if first else (past[0].season if past else None)
+    payload: dict = {"leagues": [_league(season)] if season else []}
     if with_week and first is not None:
-        payload["season"] = {"type": 2, "year": first.season}
+        payload["season"] = {"type": REGULAR_SEASON, "year": first.season}
         payload["week"] = {"number": first.week}
-    payload["events"] = [_event(game, game_snapshot(game, now), seed, now) for game in games]
+    payload["events"] = [_past_event(game) for game in past] + [
+        _event(game, game_snapshot(game, now), seed, now) for game in games]
     return payload
 
 
-def _league(game: Game) -> dict:
+def _league(season: int) -> dict:
     return {
         "id": "28",
         "uid": "s:20~l:28",
@@ -66,8 +78,8 @@ def _league(game: Game) -> dict:
         "abbreviation": "NFL",
         "slug": "nfl",
         "season": {
-            "year": game.season,
-            "displayName": str(game.season),
+            "year": season,
+            "displayName": str(season),
             "type": {"id": "2", "type": 2, "name": "Regular Season", "abbreviation": "reg"},
         },
         "calendarType": "list",
@@ -76,24 +88,39 @@ def _league(game: Game) -> dict:
 
 
 def _event(game: Game, snap: GameSnapshot, seed: int, now: datetime) -> dict:
-    kickoff = f"{game.kickoff:%Y-%m-%dT%H:%MZ}"
-    status = _status(game, snap)
+    situation = _situation(game, snap, seed, now) if snap.state == "in" else None
+    return _event_payload(game.espn_id, game.kickoff, game.home, game.away, snap, season=game.season,
+                          season_type=REGULAR_SEASON, week=game.week, neutral_site=False, situation=situation)
+
+
+def _past_event(game: PastGame) -> dict:
+    """A final of the shipped history: real teams, scores and neutral flag; no quarter scores."""
+    final = GameSnapshot("post", "3", "STATUS_FINAL", True, 4, 0, game.home_score, game.away_score, (), (), 3600.0)
+    return _event_payload(game.espn_id, game.kickoff, game.home, game.away, final, season=game.season,
+                          season_type=game.season_type, week=game.week, neutral_site=game.neutral_site,
+                          situation=None)
+
+
+def _event_payload(espn_id: str, kickoff_at: datetime, home: Team, away: Team, snap: GameSnapshot, *, season: int,
+                   season_type: int, week: int, neutral_site: bool, situation: dict | None) -> dict:
+    kickoff = f"{kickoff_at:%Y-%m-%dT%H:%MZ}"
+    status = _status(kickoff_at, snap)
     competition = {
-        "id": game.espn_id,
-        "uid": f"s:20~l:28~e:{game.espn_id}~c:{game.espn_id}",
+        "id": espn_id,
+        "uid": f"s:20~l:28~e:{espn_id}~c:{espn_id}",
         "date": kickoff,
         "attendance": 0,
         "type": {"id": "1", "abbreviation": "STD"},
         "timeValid": True,
-        "neutralSite": False,
+        "neutralSite": neutral_site,
         "conferenceCompetition": False,
         "playByPlayAvailable": True,
         "recent": snap.state != "pre",
-        "venue": {"id": str(3700 + game.home.espn_id), "fullName": f"{game.home.location} Stadium",
-                  "address": {"city": game.home.location, "country": "USA"}, "indoor": False},
+        "venue": {"id": str(3700 + home.espn_id), "fullName": f"{home.location} Stadium",
+                  "address": {"city": home.location, "country": "USA"}, "indoor": False},
         "competitors": [
-            _competitor(game.home, "home", 0, snap.home_score, snap.home_linescores, snap, snap.away_score),
-            _competitor(game.away, "away", 1, snap.away_score, snap.away_linescores, snap, snap.home_score),
+            _competitor(home, "home", 0, snap.home_score, snap.home_linescores, snap, snap.away_score),
+            _competitor(away, "away", 1, snap.away_score, snap.away_linescores, snap, snap.home_score),
         ],
         "notes": [],
         "status": status | {"isTBDFlex": False},
@@ -102,16 +129,16 @@ def _event(game: Game, snap: GameSnapshot, seed: int, now: datetime) -> dict:
         "startDate": kickoff,
         "broadcast": "FOX",
     }
-    if snap.state == "in":
-        competition["situation"] = _situation(game, snap, seed, now)
+    if situation is not None:
+        competition["situation"] = situation
     return {
-        "id": game.espn_id,
-        "uid": f"s:20~l:28~e:{game.espn_id}",
+        "id": espn_id,
+        "uid": f"s:20~l:28~e:{espn_id}",
         "date": kickoff,
-        "name": f"{game.away.display_name} at {game.home.display_name}",
-        "shortName": f"{game.away.espn_abbreviation} @ {game.home.espn_abbreviation}",
-        "season": {"year": game.season, "type": 2, "slug": "regular-season"},
-        "week": {"number": game.week},
+        "name": f"{away.display_name} at {home.display_name}",
+        "shortName": f"{away.espn_abbreviation} {'VS' if neutral_site else '@'} {home.espn_abbreviation}",
+        "season": {"year": season, "type": season_type, "slug": SEASON_SLUGS[season_type]},
+        "week": {"number": week},
         "competitions": [competition],
         "links": [],
         "status": status,
@@ -152,13 +179,13 @@ def _competitor(team: Team, side: str, order: int, score: int, lines: tuple[int,
     return competitor
 
 
-def _status(game: Game, snap: GameSnapshot) -> dict:
+def _status(kickoff: datetime, snap: GameSnapshot) -> dict:
     display_clock = f"{snap.clock // 60}:{snap.clock % 60:02d}"
     name = snap.status_name
     kind = {"id": snap.status_id, "name": name, "state": snap.state, "completed": snap.completed,
             "description": STATUS_DESCRIPTIONS[name]}
     if name == "STATUS_SCHEDULED":
-        local = game.kickoff.astimezone(US_EASTERN)
+        local = kickoff.astimezone(US_EASTERN)
         time_text = f"{local:%I:%M %p}".lstrip("0") + f" {local.tzname()}"
         kind["detail"] = f"{local:%a, %B} {_ordinal(local.day)} at {time_text}"
         kind["shortDetail"] = f"{local.month}/{local.day} - {time_text}"

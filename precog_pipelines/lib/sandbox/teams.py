@@ -47,5 +47,31 @@ TEAMS: dict[str, Team] = {
         Team(23, "PIT", "Pittsburgh", "Steelers", "Pittsburgh", "000000"),
         Team(15, "MIA", "Miami", "Dolphins", "Miami", "008e97"),
         Team(20, "NYJ", "New York", "Jets", "New York J", "115740"),
+        # The rest of the league: the history the sandbox serves (2021-2025) has every franchise.
+        Team(22, "ARI", "Arizona", "Cardinals", "Arizona", "a40227"),
+        Team(1, "ATL", "Atlanta", "Falcons", "Atlanta", "a71930"),
+        Team(29, "CAR", "Carolina", "Panthers", "Carolina", "0085ca"),
+        Team(3, "CHI", "Chicago", "Bears", "Chicago", "0b1c3a"),
+        Team(4, "CIN", "Cincinnati", "Bengals", "Cincinnati", "fb4f14"),
+        Team(5, "CLE", "Cleveland", "Browns", "Cleveland", "472a08"),
+        Team(7, "DEN", "Denver", "Broncos", "Denver", "0a2343"),
+        Team(9, "GB", "Green Bay", "Packers", "Green Bay", "204e32"),
+        Team(34, "HOU", "Houston", "Texans", "Houston", "00143f"),
+        Team(11, "IND", "Indianapolis", "Colts", "Indianapolis", "003b75"),
+        Team(13, "LV", "Las Vegas", "Raiders", "Las Vegas", "000000"),
+        Team(24, "LAC", "Los Angeles", "Chargers", "Los Angeles C", "0080c6"),
+        Team(16, "MIN", "Minnesota", "Vikings", "Minnesota", "4f2683"),
+        Team(17, "NE", "New England", "Patriots", "New England", "002a5c"),
+        Team(18, "NO", "New Orleans", "Saints", "New Orleans", "d3bc8d"),
+        Team(19, "NYG", "New York", "Giants", "New York G", "003c7f"),
+        Team(26, "SEA", "Seattle", "Seahawks", "Seattle", "002a5c"),
+        Team(27, "TB", "Tampa Bay", "Buccaneers", "Tampa Bay", "bd1c36"),
     )
 }
+# FiveThirtyEight spells every current franchise as ESPN does but the Raiders (OAK).
+FIVETHIRTYEIGHT_CODES = {"OAK": "LV"}
+
+
+def team_for_fivethirtyeight_code(code: str) -> Team:
+    """The franchise a FiveThirtyEight code names (the history files use those codes)."""
+    return TEAMS[FIVETHIRTYEIGHT_CODES.get(code, code)]

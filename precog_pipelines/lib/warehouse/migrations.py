@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,13 +63,14 @@ class MigrationStatus:
 
 
 def default_sql_dir() -> Path:
-    """``PRECOG_SQL_DIR``, else the repository's ``sql/``, else the copy a wheel install ships."""
+    """``PRECOG_SQL_DIR``, else the checkout's ``sql/`` (editable installs), else the copy a
+    wheel or non-editable install ships inside the package."""
     if os.environ.get("PRECOG_SQL_DIR"):
         return Path(os.environ["PRECOG_SQL_DIR"])
-    in_checkout = repository_root() / "sql"
-    if in_checkout.is_dir():
-        return in_checkout
-    return Path(sys.prefix) / "share" / "precog_pipelines" / "sql"
+    checkout = repository_root()
+    if (checkout / "setup.py").is_file() and (checkout / "sql").is_dir():
+        return checkout / "sql"
+    return Path(__file__).resolve().parents[2] / "sql"
 
 
 def discover(sql_dir: Path) -> list[MigrationFile]:
