@@ -22,10 +22,10 @@ import dagster as dg  # noqa: E402
 from _database import bench_database  # noqa: E402
 
 from precog_pipelines.defs.espn.assets import espn_season_games  # noqa: E402
-from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
 from precog_pipelines.resources.sources import EspnResource  # noqa: E402
 from precog_pipelines.resources.warehouse import WarehouseResource  # noqa: E402
+from precog_pipelines.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
 
 def main() -> None:

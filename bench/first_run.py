@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from precog_pipelines.lib.dev_stack import port_is_free
+from precog_pipelines.cli.dev_stack import port_is_free
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
 
 STEPS = {

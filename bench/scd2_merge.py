@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _database import bench_database  # noqa: E402
 
-from precog_pipelines.lib.scd2 import merge_snapshot  # noqa: E402
+from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot  # noqa: E402
 from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
 from precog_pipelines.lib.warehouse.tables import MARKETS  # noqa: E402
 

@@ -25,13 +25,13 @@ from sqlalchemy import Engine
 
 from precog_pipelines.lib.kalshi import KalshiClient, KalshiSettings
 from precog_pipelines.lib.resilient_http import RetryPolicy
-from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer, write_private_key
 from precog_pipelines.lib.settings import repository_root
 from precog_pipelines.lib.warehouse import migrations
 from precog_pipelines.lib.warehouse.engine import create_warehouse_engine
 from precog_pipelines.lib.warehouse.server import connect, start_embedded_server
 from precog_pipelines.lib.warehouse.urls import libpq_url, with_database
 from precog_pipelines.resources.warehouse import WarehouseResource
+from precog_pipelines.sandbox import SandboxConfig, SandboxServer, write_private_key
 
 # The team's shared reference material beside the checkout: tests and benchmarks may read it,
 # the product never does (it ships what it reads, precog_pipelines/data/).
@@ -40,8 +40,8 @@ SHARED_NFL_DATA = SHARED_DIR / "data" / "nfl"
 # The shipped history ends on 2025-09-29, in week 4 of the 2025 season.
 LAST_SHIPPED_SEASON = 2025
 
-# Fixtures of the fault and bad-input suite (test_fault_*.py).
-pytest_plugins = ["precog_pipelines_tests.fault_support"]
+# Fixtures of the fault and bad-input suite (faults/), and the local webhook receiver.
+pytest_plugins = ["precog_pipelines_tests.support.faults", "precog_pipelines_tests.support.receivers"]
 
 
 def unique_name(prefix: str) -> str:
@@ -166,7 +166,7 @@ def dagster_instance(
         yield instance
 
 
-# ---- Kalshi / ESPN sandbox (precog_pipelines.lib.sandbox) --------------------------------------
+# ---- Kalshi / ESPN sandbox (precog_pipelines.sandbox) --------------------------------------
 
 SANDBOX_START = datetime(2025, 11, 9, 17, 0, tzinfo=UTC)  # a Sunday, noon US-Eastern
 
@@ -249,7 +249,7 @@ def elo_history(postgres_server_url: str, migrated_template: str, dagster_instan
                 ) -> Iterator[EloHistory]:
     """A warehouse holding the whole shipped history (1920 to 2025-09-29), rated by one
     single-run backfill through Dagster; tests clone it (``rated_warehouse_url``) rather than change it."""
-    from precog_pipelines_tests.elo_support import materialize_seasons  # imports this module
+    from precog_pipelines_tests.support.elo import materialize_seasons  # imports this module
 
     with scratch_database(postgres_server_url, "precog_test_elo_full", template=migrated_template) as database:
         yield EloHistory(database.name, database.url,

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import click
 
-from precog_pipelines.cli.errors import user_errors
-from precog_pipelines.cli.interrupts import honour_ctrl_c
-from precog_pipelines.lib.dev_stack import (
+from precog_pipelines.cli.dev_stack import (
     end_process_group,
     launch_backfill,
     port_is_free,
@@ -25,13 +23,15 @@ from precog_pipelines.lib.dev_stack import (
     wait_for_positions,
     wait_until_serving,
 )
+from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.interrupts import honour_ctrl_c
 from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.kalshi.settings import kalshi_settings_from_env
 from precog_pipelines.lib.resilient_http import RetryPolicy
-from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials, start_sandbox
 from precog_pipelines.lib.settings import precog_home, repository_root
 from precog_pipelines.lib.warehouse.engine import ensure_migrated
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
+from precog_pipelines.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials, start_sandbox
 
 SHUTDOWN_GRACE_SECONDS = 30
 GROUP_GRACE_SECONDS = 10

@@ -12,8 +12,8 @@ import click
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.interrupts import honour_ctrl_c
 from precog_pipelines.lib.kalshi.ratelimit import TIERS
-from precog_pipelines.lib.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials
 from precog_pipelines.lib.settings import precog_home
+from precog_pipelines.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials
 
 
 def _start_time(value: str | None) -> datetime | None:

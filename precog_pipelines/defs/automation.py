@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.automation import sensor_status
+from precog_pipelines.core.automation import sensor_status
 
 # One explicit sensor instead of Dagster's implicit default, so its status follows the
 # environment like every other sensor (DAGSTER_STANDARD.md, pitfall E4).

@@ -7,11 +7,11 @@ import dagster as dg
 from psycopg import sql
 from pydantic import Field
 
-from precog_pipelines.checks_support import markdown_table
+from precog_pipelines.core.check_results import markdown_table
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.store import load_model
-from precog_pipelines.lib.scd2 import merge_snapshot
 from precog_pipelines.lib.trading.edge_snapshot import compute_edges
+from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot
 from precog_pipelines.lib.warehouse.tables import EDGES
 from precog_pipelines.resources.warehouse import WarehouseResource
 

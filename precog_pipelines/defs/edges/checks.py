@@ -1,6 +1,6 @@
 """Invariants of the edges history; they block positions."""
 
-from precog_pipelines.check_factories import scd2_checks, sql_check
+from precog_pipelines.core.checks import scd2_checks, sql_check
 from precog_pipelines.lib.quality import rules
 
 (edges_one_current_version, edges_validity, edges_no_overlap) = scd2_checks(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.automation import schedule_status
+from precog_pipelines.core.automation import schedule_status
 from precog_pipelines.core.partitions import SEASON_TIMEZONE
 from precog_pipelines.defs.elo.jobs import elo_ratings_job
 from precog_pipelines.lib.elo.seasons import season_of

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.automation import sensor_status
+from precog_pipelines.core.automation import sensor_status
 from precog_pipelines.defs.elo.jobs import elo_ratings_job
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo.seasons import first_season_to_rerate

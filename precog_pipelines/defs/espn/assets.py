@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.checks_support import (
+from precog_pipelines.core.check_results import (
     contract_check_result,
     ingestion_check_specs,
     markdown_table,

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.check_factories import scd2_checks, season_sql_check, sql_check
+from precog_pipelines.core.checks import scd2_checks, season_sql_check, sql_check
 from precog_pipelines.defs.espn.assets import espn_season_games
 from precog_pipelines.lib.quality import rules
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.automation import cadence, schedule_status
+from precog_pipelines.core.automation import cadence, schedule_status
 from precog_pipelines.defs.espn.assets import game_states
 
 game_states_schedule = dg.ScheduleDefinition(

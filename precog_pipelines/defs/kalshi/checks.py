@@ -1,6 +1,6 @@
 """Invariants of the markets history, checked after every snapshot; they block edges."""
 
-from precog_pipelines.check_factories import scd2_checks, sql_check
+from precog_pipelines.core.checks import scd2_checks, sql_check
 from precog_pipelines.lib.quality import rules
 
 (markets_one_current_version, markets_validity, markets_no_overlap, markets_no_gaps) = scd2_checks(

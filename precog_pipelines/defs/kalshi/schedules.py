@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.automation import cadence, schedule_status
+from precog_pipelines.core.automation import cadence, schedule_status
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
 
 # Series and events ride along with every market snapshot (three cheap requests): a run loads

@@ -4,7 +4,7 @@
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.checks_support import markdown_table
+from precog_pipelines.core.check_results import markdown_table
 from precog_pipelines.defs.edges.assets import UPSTREAM_CHECKED
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.store import load_model

@@ -1,6 +1,6 @@
 """Invariants of positions, the cash balance and the append-only trading ledger."""
 
-from precog_pipelines.check_factories import never_shrinks_check, scd2_checks, sql_check
+from precog_pipelines.core.checks import never_shrinks_check, scd2_checks, sql_check
 from precog_pipelines.lib.quality import rules
 
 (positions_one_current_version, positions_validity, positions_no_overlap, positions_no_gaps) = scd2_checks(

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from precog_pipelines.automation import sensor_status
+from precog_pipelines.core.automation import sensor_status
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.kalshi import parse_settlement

@@ -20,8 +20,8 @@ from psycopg.types.json import Jsonb
 from precog_pipelines.lib.espn import EspnParseError, GameState, iter_event_payloads, parse_game_state, season_context
 from precog_pipelines.lib.ingest.kalshi_store import LoadResult
 from precog_pipelines.lib.ingest.rejects import Reject, accepted_payloads, parse_batch, record_rejects, text_problem
-from precog_pipelines.lib.scd2 import MergeResult, merge_staged
 from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.scd2_merge import MergeResult, merge_staged
 from precog_pipelines.lib.warehouse.tables import GAME_STATES
 
 LEAGUE = "nfl"

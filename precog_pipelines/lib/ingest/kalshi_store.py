@@ -1,7 +1,7 @@
 """Storing Kalshi series, events and markets.
 
 Series and events are plain reference rows, upserted. Markets are SCD Type 2 history,
-merged from each snapshot (see :mod:`precog_pipelines.lib.scd2`). Every load is set-based:
+merged from each snapshot (see :mod:`precog_pipelines.lib.warehouse.scd2_merge`). Every load is set-based:
 one COPY into a staging table, then statements over the whole batch. Rows that cannot be
 stored (bad ticker, NUL in a text field, unknown parent) become rejects; the rest loads.
 """
@@ -19,8 +19,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Reject, numeric_limits, text_problem
-from precog_pipelines.lib.scd2 import MergeResult, merge_staged
 from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.scd2_merge import MergeResult, merge_staged
 from precog_pipelines.lib.warehouse.tables import MARKETS
 
 SERIES_COLUMNS = (

@@ -16,10 +16,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from precog_pipelines.lib.scd2 import revise_current
 from precog_pipelines.lib.trading import pnl
 from precog_pipelines.lib.trading.exits import entry_levels
 from precog_pipelines.lib.trading.strategy import Strategy
+from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 
 PAPER_ACCOUNT = "kalshi:paper"
 

@@ -1,6 +1,6 @@
 """How each SCD Type 2 table of the warehouse is versioned."""
 
-from precog_pipelines.lib.scd2 import Scd2Table
+from precog_pipelines.lib.warehouse.scd2_merge import Scd2Table
 
 MARKETS = Scd2Table(
     name="markets",

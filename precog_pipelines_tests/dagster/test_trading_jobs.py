@@ -1,0 +1,137 @@
+"""The exit and settlement sensors and jobs, and the failure alarm, run through Dagster."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+
+import dagster as dg
+import pytest
+
+from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
+from precog_pipelines.defs.trading.sensors import (
+    alert_on_run_failure,
+    market_settlement_sensor,
+    position_exit_sensor,
+)
+from precog_pipelines.lib.warehouse.scd2_merge import revise_current
+from precog_pipelines.lib.warehouse.server import connect
+from precog_pipelines.resources.sources import KalshiResource
+from precog_pipelines.resources.trading import AlertingResource, TradingResource
+from precog_pipelines.resources.warehouse import WarehouseResource
+from precog_pipelines_tests.support import factories as f
+
+TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
+
+
+def now() -> datetime:
+    # Real time: the jobs book at the time they run, after everything the test set up.
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def resources(warehouse_url):
+    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(),
+            "alerting": AlertingResource(), "kalshi": KalshiResource()}
+
+
+@pytest.fixture
+def position_key(warehouse_url):
+    with connect(warehouse_url) as conn:
+        key = f.paper_position(conn, now())
+        # Far from close, so only the price rules matter here.
+        revise_current(conn, "markets", {"ticker": TICKER}, {"close_time": now() + timedelta(days=30)}, now())
+        conn.commit()
+    return key
+
+
+def _quote(url: str, **changes) -> None:
+    with connect(url) as conn:
+        revise_current(conn, "markets", {"ticker": TICKER}, changes, now())
+        conn.commit()
+
+
+def _tick(sensor, resources, cursor=None):
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+        return sensor(context)
+
+
+def test_exit_sensor_requests_the_exit_job_once_and_the_job_exits_once(warehouse_url, resources, position_key,
+                                                                        dagster_instance):
+    first = _tick(position_exit_sensor, resources)
+    assert first.run_requests == [] and "1 open position(s) checked" in first.skip_reason.skip_message
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+
+    result = _tick(position_exit_sensor, resources, first.cursor)
+
+    [request] = result.run_requests
+    assert request.run_key == f"exit:{position_key}:stop_loss"
+    assert request.tags["dagster/priority"] == "9"
+    assert json.loads(result.cursor) == {"after_position_id": 0}
+    for _ in range(2):
+        run = position_exit_job.execute_in_process(run_config=request.run_config, resources=resources,
+                                                   instance=dagster_instance)
+        assert run.success
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT status, exit_reason, exit_price FROM positions_current").fetchone() == (
+            "closed", "stop_loss", D("0.4500"))
+        assert conn.execute("SELECT count(*) FROM position_exits").fetchone()[0] == 1
+    materializations = dagster_instance.fetch_materializations(dg.AssetKey("positions"), limit=10).records
+    assert any(m.asset_materialization.metadata["position_key"].value == position_key for m in materializations)
+    assert _tick(position_exit_sensor, resources, result.cursor).run_requests == []
+
+
+def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(warehouse_url, resources, position_key,
+                                                                          dagster_instance):
+    first = _tick(market_settlement_sensor, resources)
+    assert first.run_requests == []
+    _quote(warehouse_url, status="determined", result="yes", settlement_value=D("1.0000"))
+
+    result = _tick(market_settlement_sensor, resources, first.cursor)
+
+    [request] = result.run_requests
+    assert request.run_key == f"settle:{TICKER}"
+    for _ in range(2):
+        assert settlement_job.execute_in_process(run_config=request.run_config, resources=resources,
+                                                 instance=dagster_instance).success
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT status, realized_pnl FROM positions_current").fetchone() == (
+            "settled", D("40") - D("22.80") - D("0.69"))
+        assert conn.execute("SELECT count(*) FROM settlements").fetchone()[0] == 1
+        assert conn.execute("SELECT balance FROM account_balance_current").fetchone()[0] == D("1016.51")
+    assert _tick(market_settlement_sensor, resources, result.cursor).run_requests == []
+
+
+def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, resources, dagster_instance,
+                                                               webhook):  # noqa: F811
+    url, receiver = webhook
+    resources = resources | {"alerting": AlertingResource(webhook_url=url)}
+    config = {"ops": {"exit_position_op": {"config": {"position_key": "nope", "rule": "stop_loss", "priority": 1}}}}
+
+    for _ in range(2):
+        run = position_exit_job.execute_in_process(run_config=config, resources=resources,
+                                                   instance=dagster_instance, raise_on_error=False)
+        assert not run.success
+        failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+        with dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=dagster_instance,
+            dagster_run=run.dagster_run, resources=resources,
+        ) as context:
+            alert_on_run_failure(context.for_run_failure())
+
+    with connect(warehouse_url) as conn:
+        rows = conn.execute("SELECT severity, component, message, occurrence_count FROM alerts").fetchall()
+    assert len(rows) == 1
+    severity, component, message, count = rows[0]
+    assert (severity, component, count) == ("error", "position_exit_job", 2)
+    assert "position_key 'nope' does not exist" in message
+    assert [r["occurrences"] for r in receiver.received] == [1, 2]
+
+
+def test_live_mode_and_prod_must_be_spelled_exactly(resources, dagster_instance):
+    config = {"ops": {"settle_market_op": {"config": {"ticker": TICKER}}}}
+    run = settlement_job.execute_in_process(run_config=config, raise_on_error=False, instance=dagster_instance,
+                                            resources=resources | {"trading": TradingResource(trading_mode="LIVE")})
+    assert not run.success
+    assert "PRECOG_TRADING_MODE 'LIVE' is not one of paper, live" in str(run.all_events)
