@@ -70,7 +70,7 @@ def main() -> None:
         for _ in range(args.ticks):
             with dg.build_sensor_context(resources=resources, instance=instance) as context:
                 started = time.perf_counter()
-                result = position_exit_sensor(context)
+                result = position_exit_sensor()(context)
                 timings.append(time.perf_counter() - started)
             requests = len(result.run_requests)
     print(json.dumps({

@@ -21,13 +21,11 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from psycopg import sql
-from sqlalchemy import Engine
 
 from precog_pipelines.lib.kalshi import KalshiClient, KalshiSettings
 from precog_pipelines.lib.resilient_http import RetryPolicy
 from precog_pipelines.lib.settings import repository_root
 from precog_pipelines.lib.warehouse import migrations
-from precog_pipelines.lib.warehouse.engine import create_warehouse_engine
 from precog_pipelines.lib.warehouse.server import connect, start_embedded_server
 from precog_pipelines.lib.warehouse.urls import libpq_url, with_database
 from precog_pipelines.resources.warehouse import WarehouseResource
@@ -115,13 +113,6 @@ def warehouse_url(postgres_server_url: str, migrated_template: str) -> Iterator[
     """A freshly migrated warehouse database private to one test."""
     with scratch_database(postgres_server_url, "precog_test", template=migrated_template) as database:
         yield database.url
-
-
-@pytest.fixture
-def engine(warehouse_url: str) -> Iterator[Engine]:
-    engine = create_warehouse_engine(warehouse_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -280,11 +271,12 @@ def sandbox_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTes
     from precog_pipelines.resources.trading import AlertingResource, TradingResource
 
     fast = {"retry_initial_backoff_seconds": 0.01, "retry_max_total_seconds": 10.0}
+    kalshi = KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=key.key_id,
+                            private_key_path=str(key.private_key_path), **fast | dict(kalshi_options or {}))
     return {
         "warehouse": WarehouseResource(database_url=warehouse_url),
-        "kalshi": KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=key.key_id,
-                                 private_key_path=str(key.private_key_path), **fast | dict(kalshi_options or {})),
+        "kalshi": kalshi,
         "espn": EspnResource(base_url=sandbox.espn_base_url, **fast),
-        "trading": TradingResource(**trading),
+        "trading": TradingResource(kalshi=kalshi, **trading),
         "alerting": AlertingResource(),
     }

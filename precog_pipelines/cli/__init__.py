@@ -9,11 +9,17 @@ from precog_pipelines.cli.dev import dev, env
 from precog_pipelines.cli.elo import elo
 from precog_pipelines.cli.kalshi import kalshi
 from precog_pipelines.cli.sandbox import sandbox
+from precog_pipelines.lib.settings import SettingError, validate_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def precog() -> None:
     """Precog Pipelines: data platform for trading sports prediction markets."""
+    # Every command starts by refusing a bad setting, in one line, before it does anything.
+    try:
+        validate_settings()
+    except SettingError as error:
+        raise click.ClickException(str(error)) from None
 
 
 precog.add_command(db)

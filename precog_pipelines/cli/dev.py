@@ -29,7 +29,8 @@ from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.kalshi.settings import kalshi_settings_from_env
 from precog_pipelines.lib.resilient_http import RetryPolicy
 from precog_pipelines.lib.settings import precog_home, repository_root
-from precog_pipelines.lib.warehouse.engine import ensure_migrated
+from precog_pipelines.lib.warehouse import migrations
+from precog_pipelines.lib.warehouse.readiness import require_migrated
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials, start_sandbox
 
@@ -70,7 +71,7 @@ def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int
     server = resolve_server(home)
     sandbox = None
     try:
-        ensure_migrated(server.warehouse_url)
+        migrations.upgrade(server.warehouse_url)
         sources: dict[str, str] = {}
         if data == "sandbox":
             sandbox, sources = _start_sandbox(home, sandbox_lead)
@@ -204,6 +205,6 @@ def env() -> None:
     """
     home = precog_home()
     server = resolve_server(home, keep_running=True)
-    ensure_migrated(server.warehouse_url)
+    require_migrated(server.warehouse_url)
     for name, value in stack_environment(server, prepare_dagster_home(home)).items():
         click.echo(f"export {name}={shlex.quote(value)}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from precog_pipelines.lib.settings import repository_root
+from precog_pipelines.lib.settings import code_location_environment, repository_root
 from precog_pipelines.lib.warehouse.server import WarehouseServer, WarehouseUnavailable, connect
 from precog_pipelines.lib.warehouse.urls import libpq_url
 
@@ -81,30 +81,12 @@ def prepare_dagster_home(home: Path) -> Path:
     return dagster_home
 
 
-# Every variable the code location binds with dg.EnvVar, and its default. Dagster's EnvVar
-# has no default of its own, so `precog dev` and `precog env` export these unless set.
-SETTING_DEFAULTS = {
-    "PRECOG_TRADING_MODE": "paper",
-    "PRECOG_ALERT_WEBHOOK_URL": "",
-    "PRECOG_KALSHI_SERIES": "KXNFLGAME",
-    "KALSHI_ENV": "demo",
-    "KALSHI_API_BASE_URL": "",
-    "KALSHI_API_KEY_ID": "",
-    "KALSHI_PRIVATE_KEY_PATH": "",
-    "KALSHI_RATE_TIER": "basic",
-    "ESPN_API_BASE_URL": "",
-    "PRECOG_ELO_HISTORY_DIR": "",  # empty: the NFL history shipped in the package
-}
-
-
 def stack_environment(
     server: WarehouseServer, dagster_home: Path, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """Variables the Dagster processes need: both databases, the instance, and every setting
     the code location reads (the caller's value when set, else its default)."""
-    environ = os.environ if environ is None else environ
-    settings = {name: environ.get(name, default) for name, default in SETTING_DEFAULTS.items()}
-    return settings | {
+    return code_location_environment(environ) | {
         "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_PG_URL": libpq_url(server.dagster_url),
         "PRECOG_DATABASE_URL": libpq_url(server.warehouse_url),

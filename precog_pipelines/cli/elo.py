@@ -16,7 +16,7 @@ from precog_pipelines.lib.elo.scoring import brier_score
 from precog_pipelines.lib.elo.sources import GAMES_FILES, INITIAL_RATINGS_FILE, OVERRIDES_FILE, GameSource
 from precog_pipelines.lib.elo.store import EloModel, load_model
 from precog_pipelines.lib.settings import precog_home
-from precog_pipelines.lib.warehouse.engine import ensure_migrated
+from precog_pipelines.lib.warehouse.readiness import require_migrated
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -86,7 +86,7 @@ def _load_model(database_url: str | None, name: str, version: str) -> EloModel:
     """The model version from the warehouse (embedded server unless a URL is configured)."""
     server = resolve_server(precog_home(), database_url)
     try:
-        ensure_migrated(server.warehouse_url)
+        require_migrated(server.warehouse_url)
         with connect(server.warehouse_url) as conn:
             return load_model(conn, name, version)
     finally:

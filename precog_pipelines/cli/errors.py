@@ -11,13 +11,14 @@ import click
 from precog_pipelines.lib.espn import EspnError
 from precog_pipelines.lib.kalshi import KalshiError
 from precog_pipelines.lib.warehouse.migrations import MigrationError
+from precog_pipelines.lib.warehouse.readiness import WarehouseNotMigrated
 from precog_pipelines.lib.warehouse.server import WarehouseUnavailable
 from precog_pipelines.lib.warehouse.urls import InvalidDatabaseUrl
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 USER_ERRORS: tuple[type[Exception], ...] = (
-    WarehouseUnavailable, MigrationError, InvalidDatabaseUrl, KalshiError, EspnError,
+    WarehouseUnavailable, WarehouseNotMigrated, MigrationError, InvalidDatabaseUrl, KalshiError, EspnError,
 )
 
 

@@ -1,28 +1,64 @@
-"""Whether schedules and sensors start switched on.
+"""Automation settings shared by every domain: whether schedules and sensors start switched on
+and how often they run, and the automation condition of the derived assets.
 
-Off by default, so that a production deployment starts nothing by surprise; ``precog dev``
-sets ``PRECOG_DEV_AUTOMATION=1`` so that a new user sees the platform work without a click.
-Read when the code location loads, which is when Dagster decides a default status.
+Off by default, so that a production deployment starts nothing by surprise; ``precog dev`` sets
+``PRECOG_DEV_AUTOMATION=1`` so that a new user sees the platform work without a click. Each
+domain builds its schedules and sensors from an :class:`Automation` inside its
+``@dg.definitions`` function, when the code location loads, never at import.
 """
 
-import os
+from dataclasses import dataclass
 
 import dagster as dg
 
-
-def automation_enabled() -> bool:
-    return os.environ.get("PRECOG_DEV_AUTOMATION") == "1"
+from precog_pipelines.lib.settings import automation_enabled
 
 
-def sensor_status() -> dg.DefaultSensorStatus:
-    return dg.DefaultSensorStatus.RUNNING if automation_enabled() else dg.DefaultSensorStatus.STOPPED
+@dataclass(frozen=True)
+class Automation:
+    """How schedules and sensors are built: stopped at production cadences, or running at
+    ``precog dev``'s faster ones (its sandbox clock plays a whole game in minutes)."""
+
+    running: bool = False
+
+    @classmethod
+    def from_environment(cls) -> "Automation":
+        return cls(running=automation_enabled())
+
+    @property
+    def schedule_status(self) -> dg.DefaultScheduleStatus:
+        return dg.DefaultScheduleStatus.RUNNING if self.running else dg.DefaultScheduleStatus.STOPPED
+
+    @property
+    def sensor_status(self) -> dg.DefaultSensorStatus:
+        return dg.DefaultSensorStatus.RUNNING if self.running else dg.DefaultSensorStatus.STOPPED
+
+    def cadence(self, production: str, dev: str) -> str:
+        """The cron schedule: production's, or the faster one under ``precog dev``."""
+        return dev if self.running else production
 
 
-def schedule_status() -> dg.DefaultScheduleStatus:
-    return dg.DefaultScheduleStatus.RUNNING if automation_enabled() else dg.DefaultScheduleStatus.STOPPED
+PRODUCTION = Automation()
 
 
-def cadence(production: str, dev: str) -> str:
-    """The cron schedule: production's, or a faster one under ``precog dev``, whose sandbox
-    clock runs a whole game in minutes."""
-    return dev if automation_enabled() else production
+def refresh_schedule(automation: Automation, name: str, description: str, target: list[dg.AssetsDefinition],
+                     production_cron: str, dev_cron: str) -> dg.ScheduleDefinition:
+    """A schedule that refreshes ``target`` on a US-Eastern cron: ``production_cron``, or
+    ``dev_cron`` under ``precog dev``."""
+    return dg.ScheduleDefinition(
+        name=name, description=description, target=target,
+        cron_schedule=automation.cadence(production_cron, dev_cron),
+        execution_timezone="America/New_York", default_status=automation.schedule_status,
+    )
+
+# Recompute whenever inputs change, but never from data whose blocking checks failed
+# (DAGSTER_STANDARD.md, pitfall E9). Elo's checks are partitioned and a backfill records their
+# results for its whole range rather than per season, which Dagster's blocking-checks condition
+# cannot match to the latest season; for ratings the guard is instead that their latest run,
+# which fails when a blocking check fails, did not fail.
+_RATINGS = dg.AssetSelection.assets("elo_ratings")
+UPSTREAM_CHECKED = (
+    dg.AutomationCondition.eager()
+    & dg.AutomationCondition.all_deps_blocking_checks_passed().ignore(_RATINGS)
+    & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.execution_failed()).allow(_RATINGS)
+).with_label("eager, upstream checks passed")

@@ -1,35 +1,42 @@
 """Resources bound for every asset, check, sensor and job, configured from the environment.
 
-`precog dev` and `precog env` export every variable below with its default, so Dagster run
-directly (`dg dev`, `dagster dev`) after `eval "$(precog env)"` sees the same settings.
+Each field is bound to its environment variable when the variable is set (read when a run
+starts, so secrets never show in the UI); an unset variable leaves the field at its default,
+which is the settings registry's (lib/settings.py). `precog dev` and `precog env` export every
+code-location setting, so Dagster run directly (`dg dev`, `dagster dev`) sees the same values.
 """
+
+import os
 
 import dagster as dg
 
+from precog_pipelines.lib.settings import validate_settings
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.sources import EspnResource, KalshiResource
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 
+def _from_environment(**fields: str) -> dict[str, dg.EnvVar]:
+    """``field=VARIABLE`` pairs bound to the variables that are set; the rest keep their defaults."""
+    return {field: dg.EnvVar(variable) for field, variable in fields.items() if os.environ.get(variable)}
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
+    # A bad setting stops the code location from loading, with one line naming it.
+    validate_settings()
+    kalshi = KalshiResource(**_from_environment(
+        environment="KALSHI_ENV", base_url="KALSHI_API_BASE_URL", api_key_id="KALSHI_API_KEY_ID",
+        private_key_path="KALSHI_PRIVATE_KEY_PATH", rate_tier="KALSHI_RATE_TIER",
+        series_tickers="PRECOG_KALSHI_SERIES"))
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(database_url=dg.EnvVar("PRECOG_DATABASE_URL")),
-            "trading": TradingResource(
-                trading_mode=dg.EnvVar("PRECOG_TRADING_MODE"), kalshi_env=dg.EnvVar("KALSHI_ENV")
-            ),
-            "alerting": AlertingResource(webhook_url=dg.EnvVar("PRECOG_ALERT_WEBHOOK_URL")),
-            "kalshi": KalshiResource(
-                environment=dg.EnvVar("KALSHI_ENV"),
-                base_url=dg.EnvVar("KALSHI_API_BASE_URL"),
-                api_key_id=dg.EnvVar("KALSHI_API_KEY_ID"),
-                private_key_path=dg.EnvVar("KALSHI_PRIVATE_KEY_PATH"),
-                rate_tier=dg.EnvVar("KALSHI_RATE_TIER"),
-                series_tickers=dg.EnvVar("PRECOG_KALSHI_SERIES"),
-            ),
-            "espn": EspnResource(base_url=dg.EnvVar("ESPN_API_BASE_URL")),
-            "elo_games": EloGameSourceResource(history_dir=dg.EnvVar("PRECOG_ELO_HISTORY_DIR")),
+            "kalshi": kalshi,
+            "trading": TradingResource(kalshi=kalshi, **_from_environment(trading_mode="PRECOG_TRADING_MODE")),
+            "alerting": AlertingResource(**_from_environment(webhook_url="PRECOG_ALERT_WEBHOOK_URL")),
+            "espn": EspnResource(**_from_environment(base_url="ESPN_API_BASE_URL")),
+            "elo_games": EloGameSourceResource(**_from_environment(history_dir="PRECOG_ELO_HISTORY_DIR")),
         }
     )

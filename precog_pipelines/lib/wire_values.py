@@ -6,9 +6,50 @@ into their own error naming the object, the field and the (shortened) value.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# The wire formats of Kalshi's current contract (KALSHI_API.md section 4), defined once: the
+# parser refuses what does not match, and the contract suite (lib/quality/gx_suites.py) checks
+# the same patterns, so the two always agree on what a batch may hold.
+TICKER_PATTERN = r"^[A-Z0-9][A-Z0-9._-]*$"
+# A price in dollars: "0" to "1" with at most six decimals; no sign, exponent or spaces.
+DOLLAR_PRICE_PATTERN = r"^(?:0(?:\.[0-9]{1,6})?|1(?:\.0{1,6})?)$"
+# A contract count ("_fp"): whole or with at most two decimals; no sign, exponent or spaces.
+COUNT_PATTERN = r"^[0-9]+(?:\.[0-9]{1,2})?$"
+SIGNED_COUNT_PATTERN = r"^-?[0-9]+(?:\.[0-9]{1,2})?$"
+
+
+def dollar_price(value: Any) -> Decimal:
+    """A ``*_dollars`` price string (:data:`DOLLAR_PRICE_PATTERN`) as an exact Decimal."""
+    if isinstance(value, str) and re.fullmatch(DOLLAR_PRICE_PATTERN, value):
+        return Decimal(value)
+    number = _wire_number(value, max_places=6)
+    if not Decimal(0) <= number <= Decimal(1):
+        raise ValueError("is outside 0..1 dollars")
+    raise ValueError(_NOT_WIRE)
+
+
+def contract_count(value: Any, *, signed: bool = False) -> Decimal:
+    """A ``*_fp`` contract count string (:data:`COUNT_PATTERN`) as an exact Decimal."""
+    if isinstance(value, str) and re.fullmatch(SIGNED_COUNT_PATTERN if signed else COUNT_PATTERN, value):
+        return Decimal(value)
+    if _wire_number(value, max_places=2) < 0 and not signed:
+        raise ValueError("is negative")
+    raise ValueError(_NOT_WIRE)
+
+
+_NOT_WIRE = "is not in the wire format (a string of digits with an optional point: no sign, exponent or spaces)"
+
+
+def _wire_number(value: Any, *, max_places: int) -> Decimal:
+    """Why a value that missed its wire pattern is wrong, as precisely as possible: raises for
+    a non-number or too many places, else returns the number for the caller's range check."""
+    if not isinstance(value, str):
+        raise ValueError("is not a numeric string")
+    return fixed_point(value, max_places=max_places)
 
 
 def utc_timestamp(value: Any) -> datetime | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,8 +11,9 @@ from pydantic import Field
 from precog_pipelines.lib.espn import EspnClient
 from precog_pipelines.lib.espn.client import DEFAULT_REQUESTS_PER_SECOND
 from precog_pipelines.lib.kalshi import KalshiClient
-from precog_pipelines.lib.kalshi.settings import KalshiSettings, kalshi_settings_from_env
+from precog_pipelines.lib.kalshi.settings import KalshiSettings, kalshi_settings
 from precog_pipelines.lib.resilient_http import RetryPolicy
+from precog_pipelines.lib.settings import setting
 
 
 class _HttpSettings(dg.ConfigurableResource):
@@ -39,22 +39,19 @@ class KalshiResource(_HttpSettings):
     Empty strings mean "not set": the environment's default base URL, and no credentials.
     """
 
-    environment: str = Field(default="demo", description="demo or prod (KALSHI_ENV).")
+    environment: str = Field(default=setting("KALSHI_ENV").default, description="demo or prod (KALSHI_ENV).")
     base_url: str = Field(default="", description="Overrides the environment's URL (KALSHI_API_BASE_URL).")
     api_key_id: str = Field(default="", description="API key id (KALSHI_API_KEY_ID).")
     private_key_path: str = Field(default="", description="PEM private key file (KALSHI_PRIVATE_KEY_PATH).")
-    rate_tier: str = Field(default="basic", description="Your Kalshi rate tier (KALSHI_RATE_TIER).")
-    series_tickers: str = Field(default="KXNFLGAME", description="Comma-separated series to ingest "
-                                                                 "(PRECOG_KALSHI_SERIES).")
+    rate_tier: str = Field(default=setting("KALSHI_RATE_TIER").default,
+                           description="Your Kalshi rate tier (KALSHI_RATE_TIER).")
+    series_tickers: str = Field(default=setting("PRECOG_KALSHI_SERIES").default,
+                                description="Comma-separated series to ingest (PRECOG_KALSHI_SERIES).")
 
     def settings(self) -> KalshiSettings:
         """Validated settings; a bad value raises an error naming the variable."""
-        settings = kalshi_settings_from_env({
-            "KALSHI_ENV": self.environment, "KALSHI_API_BASE_URL": self.base_url,
-            "KALSHI_API_KEY_ID": self.api_key_id, "KALSHI_PRIVATE_KEY_PATH": self.private_key_path,
-            "KALSHI_RATE_TIER": self.rate_tier,
-        })
-        return dataclasses.replace(settings, timeout_seconds=self.request_timeout_seconds)
+        return kalshi_settings(self.environment, self.base_url, self.api_key_id, self.private_key_path,
+                               self.rate_tier, timeout_seconds=self.request_timeout_seconds)
 
     @property
     def series(self) -> list[str]:

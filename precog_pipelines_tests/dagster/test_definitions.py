@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,9 +13,8 @@ import dagster as dg
 import pytest
 from dagster._config.field_utils import IntEnvVar
 
-from precog_pipelines.cli.dev_stack import SETTING_DEFAULTS
 from precog_pipelines.definitions import defs as lazy_defs
-from precog_pipelines.lib.settings import repository_root
+from precog_pipelines.lib.settings import SETTINGS, SettingError, code_location_environment, repository_root, setting
 from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.conftest import create_database, drop_database, unique_name
 
@@ -57,14 +57,42 @@ def test_dg_check_defs_passes(tmp_path, postgres_server_url):
     assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
-def test_precog_dev_exports_every_variable_the_resources_read(definitions):
-    read = {
-        value.env_var_name
-        for resource in definitions.resources.values()
-        for value in dict(resource).values()
-        if isinstance(value, (dg.EnvVar, IntEnvVar))  # EnvVar.int() is not an EnvVar subclass
-    }
-    assert read == set(SETTING_DEFAULTS) | {"PRECOG_DATABASE_URL"}
+def _bound_variables(resources: dict) -> set[str]:
+    """The environment variables the resources (and the resources nested in them) are bound to."""
+    bound = set()
+    for resource in resources.values():
+        for value in dict(resource).values():
+            if isinstance(value, (dg.EnvVar, IntEnvVar)):  # EnvVar.int() is not an EnvVar subclass
+                bound.add(value.env_var_name)
+            elif isinstance(value, dg.ConfigurableResource):
+                bound |= _bound_variables({"nested": value})
+    return bound
+
+
+def test_resources_read_exactly_the_code_location_settings_precog_dev_exports(monkeypatch):
+    for name, value in code_location_environment().items():
+        monkeypatch.setenv(name, value or "x" if name != "PRECOG_ELO_HISTORY_DIR" else str(repository_root()))
+    monkeypatch.setenv("KALSHI_API_BASE_URL", "http://127.0.0.1:8765/trade-api/v2")
+    monkeypatch.setenv("ESPN_API_BASE_URL", "http://127.0.0.1:8765/espn")
+    monkeypatch.setenv("PRECOG_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    code_location_settings = {s.name for s in SETTINGS if s.code_location} - {"PRECOG_DEV_AUTOMATION"}
+    assert _bound_variables(lazy_defs().resources) == code_location_settings | {"PRECOG_DATABASE_URL"}
+
+
+def test_unset_settings_leave_the_registry_defaults(monkeypatch):
+    for item in SETTINGS:
+        monkeypatch.delenv(item.name, raising=False)
+    resources = lazy_defs().resources
+    assert _bound_variables(resources) == {"PRECOG_DATABASE_URL"}
+    assert resources["kalshi"].environment == setting("KALSHI_ENV").default == "demo"
+    assert resources["trading"].trading_mode == "paper" and resources["trading"].kalshi.environment == "demo"
+    assert resources["kalshi"].series_tickers == "KXNFLGAME"
+
+
+def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch):
+    monkeypatch.setenv("PRECOG_TRADING_MODE", "bogus")
+    with pytest.raises(SettingError, match=r"^PRECOG_TRADING_MODE 'bogus' is not one of paper, live$"):
+        lazy_defs()
 
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",
@@ -95,3 +123,31 @@ def test_every_asset_has_a_description_owner_kinds_and_group(definitions):
         assert node.owners == ["team:precog"], name
         assert {"postgres", "python"} <= set(node.kinds), name
         assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading"}, name
+
+
+SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
+
+
+def definitions_snapshot(definitions: dg.Definitions) -> dict:
+    """Every asset with its group, upstream assets, check names and partitioning, and every
+    schedule, sensor and job by name: what the UI shows a person of the code location."""
+    repository = definitions.get_repository_def()
+    graph = repository.asset_graph
+    snapshot: dict = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        snapshot[key.to_user_string()] = {
+            "group": node.group_name, "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "checks": sorted(c.name for c in graph.asset_check_keys if c.asset_key == key),
+            "partitioned": node.partitions_def is not None,
+        }
+    snapshot["__schedules__"] = sorted(s.name for s in repository.schedule_defs)
+    snapshot["__sensors__"] = sorted(s.name for s in repository.sensor_defs)
+    snapshot["__jobs__"] = sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__"))
+    return snapshot
+
+
+def test_the_asset_graph_checks_schedules_and_sensors_are_the_snapshot(definitions):
+    """A change to what the code location defines is a change to this snapshot, made on purpose
+    (regenerate it with ``definitions_snapshot`` and review the diff)."""
+    assert definitions_snapshot(definitions) == json.loads(SNAPSHOT.read_text())

@@ -249,12 +249,12 @@ def test_schedule_rates_the_season_in_progress_through_the_job(backfilled_url, d
                home_team_id=f.team_id(conn, "NYG"), away_team_id=f.team_id(conn, "DAL"))
         f.game_state(conn, state="post", status_name="STATUS_FINAL", completed=True, home_score=20, away_score=17)
     morning = datetime(2026, 11, 23, 6, 0, tzinfo=ZoneInfo("America/New_York"))
-    request = elo_current_season_schedule(dg.build_schedule_context(scheduled_execution_time=morning))
+    request = elo_current_season_schedule()(dg.build_schedule_context(scheduled_execution_time=morning))
     assert request.partition_key == "2026"
 
     definitions = dg.Definitions(
         assets=[ELO_DEFINITIONS[0]], asset_checks=ELO_DEFINITIONS[1:], jobs=[elo_ratings_job],
-        schedules=[elo_current_season_schedule], resources=elo_resources(backfilled_url),
+        schedules=[elo_current_season_schedule()], resources=elo_resources(backfilled_url),
     )
     result = definitions.resolve_job_def("elo_ratings_job").execute_in_process(
         partition_key=request.partition_key, instance=dagster_instance

@@ -21,8 +21,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 
-from precog_pipelines.cli.dev_stack import SETTING_DEFAULTS
-from precog_pipelines.lib.settings import repository_root
+from precog_pipelines.lib.settings import code_location_environment, repository_root
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support.elo import range_tags
 
@@ -38,7 +37,7 @@ def test_dg_launch_of_a_partition_range_is_one_run(tmp_path, warehouse_url, dags
         [str(Path(sys.executable).parent / "dg"), "launch", "--assets", "elo_ratings",
          "--partition-range", "1920...1925"],
         cwd=repository_root(), capture_output=True, text=True, timeout=300,
-        env=SETTING_DEFAULTS | os.environ | {"DAGSTER_HOME": str(tmp_path), "PRECOG_DATABASE_URL": warehouse_url},
+        env=code_location_environment() | os.environ | {"DAGSTER_HOME": str(tmp_path), "PRECOG_DATABASE_URL": warehouse_url},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -59,9 +58,7 @@ def test_ui_backfill_of_every_season_is_one_run(dagster_instance, warehouse_url,
     """What the UI's "Materialize all partitions" does: add a partition backfill, which the
     backfill daemon turns into runs. Iterations of the real daemon code plan and submit it (the
     run stays queued: no run queue daemon is running)."""
-    # The code server resolves the run's config, so every setting the resources read must be set.
-    for name, default in SETTING_DEFAULTS.items():
-        monkeypatch.setenv(name, os.environ.get(name, default))
+    # Nothing but the warehouse is configured: every other setting keeps its registry default.
     monkeypatch.setenv("PRECOG_DATABASE_URL", warehouse_url)
     target = ModuleTarget(
         module_name="precog_pipelines.definitions", attribute=None,

@@ -3,7 +3,6 @@ schedule (default status from the environment) and the game source resource's se
 
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,11 +11,11 @@ import dagster as dg
 import pytest
 
 import precog_pipelines
-from precog_pipelines.cli.dev_stack import SETTING_DEFAULTS
 from precog_pipelines.definitions import defs as lazy_defs
 from precog_pipelines.defs.elo import schedules
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo.sources import shipped_history_dir
+from precog_pipelines.lib.settings import setting
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines_tests.conftest import SHARED_NFL_DATA
 
@@ -61,30 +60,26 @@ def test_previous_season_is_the_partition_each_season_depends_on():
      (datetime(2027, 9, 10, 6, tzinfo=EASTERN), "2027")],
 )
 def test_schedule_targets_the_season_of_the_day(scheduled, season):
-    request = schedules.elo_current_season_schedule(dg.build_schedule_context(scheduled_execution_time=scheduled))
+    request = schedules.elo_current_season_schedule()(dg.build_schedule_context(scheduled_execution_time=scheduled))
     assert request.partition_key == season
 
 
 def test_schedule_runs_only_in_season():
-    cron = schedules.elo_current_season_schedule.cron_schedule
-    assert cron == "0 6 * 1,2,9-12 *"
-    assert schedules.elo_current_season_schedule.execution_timezone == "America/New_York"
+    schedule = schedules.elo_current_season_schedule()
+    assert schedule.cron_schedule == "0 6 * 1,2,9-12 *"
+    assert schedule.execution_timezone == "America/New_York"
 
 
-@pytest.fixture
-def reload_schedules():
-    yield lambda: importlib.reload(schedules)
-    importlib.reload(schedules)
-
-
-def test_schedule_is_stopped_by_default(monkeypatch, reload_schedules):
+def test_schedule_is_stopped_by_default(monkeypatch):
     monkeypatch.delenv("PRECOG_DEV_AUTOMATION", raising=False)
-    assert reload_schedules().elo_current_season_schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    schedule = lazy_defs().resolve_schedule_def("elo_current_season_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
-def test_schedule_runs_under_precog_dev_automation(monkeypatch, reload_schedules):
+def test_schedule_runs_under_precog_dev_automation(monkeypatch):
     monkeypatch.setenv("PRECOG_DEV_AUTOMATION", "1")
-    assert reload_schedules().elo_current_season_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    schedule = lazy_defs().resolve_schedule_def("elo_current_season_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def _configured_source(monkeypatch, **environment):
@@ -96,7 +91,7 @@ def _configured_source(monkeypatch, **environment):
 
 
 def test_game_source_defaults_to_the_history_shipped_in_the_package(monkeypatch):
-    source = _configured_source(monkeypatch, PRECOG_ELO_HISTORY_DIR=SETTING_DEFAULTS["PRECOG_ELO_HISTORY_DIR"])
+    source = _configured_source(monkeypatch, PRECOG_ELO_HISTORY_DIR=setting("PRECOG_ELO_HISTORY_DIR").default)
     assert source.history_dir == shipped_history_dir()
     assert shipped_history_dir().is_relative_to(Path(precog_pipelines.__file__).parent)
     assert source.files_end == date(2025, 9, 29)

@@ -35,7 +35,7 @@ from precog_pipelines_tests.support.elo import ELO_DEFINITIONS, elo_resources, r
 
 pytestmark = pytest.mark.slow
 
-SEASON_CHECKS = [espn_checks.every_game_has_a_current_state, espn_checks.espn_finals_agree_with_history]
+SEASON_CHECKS = espn_checks.season_game_checks
 SHIPPED_2021_2025 = 1_203
 
 
@@ -135,7 +135,7 @@ def _season_backfill(url: str, sandbox, instance: dg.DagsterInstance, first: int
 
 
 def _rerate_request(instance: dg.DagsterInstance) -> dg.RunRequest:
-    result = elo_rerate_after_espn_backfill(dg.build_sensor_context(instance=instance))
+    result = elo_rerate_after_espn_backfill()(dg.build_sensor_context(instance=instance))
     assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1, result
     return result.run_requests[0]
 
@@ -188,7 +188,7 @@ def test_backfill_on_a_fresh_warehouse_then_elo_rates_every_game_once(
         assert stored[key] == pytest.approx(expected, abs=1e-9, rel=0), key
 
     # Nothing new since: the sensor skips.
-    assert isinstance(elo_rerate_after_espn_backfill(dg.build_sensor_context(
+    assert isinstance(elo_rerate_after_espn_backfill()(dg.build_sensor_context(
         instance=private_dagster_instance, cursor=_cursor(private_dagster_instance))), dg.SkipReason)
 
 
@@ -226,7 +226,7 @@ def test_backfilling_again_changes_nothing_and_requests_no_rerating(warehouse_ur
 
     metadata = again.asset_materializations_for_node("espn_season_games")[0].metadata
     assert metadata["games_changed"].value == 0
-    result = elo_rerate_after_espn_backfill(dg.build_sensor_context(
+    result = elo_rerate_after_espn_backfill()(dg.build_sensor_context(
         instance=private_dagster_instance, cursor=first.run_key.removeprefix("espn-backfill-")))
     assert isinstance(result, dg.SensorResult) and not result.run_requests
     assert "changed no game" in result.skip_reason.skip_message

@@ -10,6 +10,7 @@ from precog_pipelines.defs.espn.assets import game_states
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
 from precog_pipelines.defs.trading.assets import account_balance
 from precog_pipelines.lib.quality import scd2_invariants as quality
+from precog_pipelines.lib.warehouse.tables import GAME_STATES, MARKETS
 from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import TradingResource
 from precog_pipelines_tests.conftest import sandbox_resources, write_private_key
@@ -63,10 +64,10 @@ def test_two_snapshots_build_market_and_game_history(resources, sandbox, dagster
     assert markets["closed"] > 0 and markets["inserted"] == markets["closed"] and markets["new_tickers"] == 0
     assert _count(db, "SELECT count(*) FROM markets") == len(tickers) + markets["closed"]
     assert _count(db, "SELECT count(*) FROM game_states_current WHERE state = 'in'") >= 1
-    for table, key in (("markets", ("ticker",)), ("game_states", ("external_game_id",))):
-        for rule in (quality.current_row_count_violations(db, table, key), quality.validity_violations(db, table),
-                     quality.overlap_violations(db, table, key), quality.gap_violations(db, table, key)):
-            assert rule.passed, (table, rule.samples)
+    for table in (MARKETS, GAME_STATES):
+        for rule in (quality.current_row_count_violations(db, table), quality.validity_violations(db, table),
+                     quality.overlap_violations(db, table), quality.gap_violations(db, table)):
+            assert rule.passed, (table.name, rule.samples)
     # The closed version ends exactly where its successor starts.
     assert _count(db, "SELECT count(*) FROM markets old JOIN markets new ON new.ticker = old.ticker "
                       "AND new.row_start_ts = old.row_end_ts") == markets["closed"]
@@ -157,14 +158,15 @@ def test_an_out_of_range_espn_value_costs_one_game_and_the_rest_load(
 
 def test_live_balance_sync_is_signed_and_a_bad_signature_is_a_clear_error(
         resources, sandbox, kalshi_key, dagster_instance, db, tmp_path):
-    live = resources | {"trading": TradingResource(trading_mode="live")}
+    live = resources | {"trading": TradingResource(trading_mode="live", kalshi=resources["kalshi"])}
     assert _run([account_balance], live, dagster_instance).success
     assert db.execute("SELECT balance, change_reason FROM account_balance_current "
                       "WHERE account_key = 'kalshi:demo'").fetchone() == (1000, "exchange_sync")
 
     wrong = write_private_key(tmp_path / "wrong.pem", rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    forged = live | {"kalshi": KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=kalshi_key.key_id,
-                                              private_key_path=str(wrong), retry_max_total_seconds=5.0)}
+    wrongly_signed = KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=kalshi_key.key_id,
+                                    private_key_path=str(wrong), retry_max_total_seconds=5.0)
+    forged = live | {"kalshi": wrongly_signed, "trading": TradingResource(trading_mode="live", kalshi=wrongly_signed)}
     result = _run([account_balance], forged, dagster_instance, raise_on_error=False)
 
     assert not result.success

@@ -193,12 +193,14 @@ BALANCE_CASES = [
 
 
 def _checks_of(module, asset: str) -> dict[str, dg.AssetChecksDefinition]:
+    """The module's checks of ``asset``, as the code location collects them (lists included)."""
     found = {}
     for value in vars(module).values():
-        if isinstance(value, dg.AssetChecksDefinition):
-            for key in value.check_keys:
-                if key.asset_key.to_user_string() == asset:
-                    found[key.name] = value
+        for check in (value if isinstance(value, list) else [value]):
+            if isinstance(check, dg.AssetChecksDefinition):
+                for key in check.check_keys:
+                    if key.asset_key.to_user_string() == asset:
+                        found[key.name] = check
     return found
 
 

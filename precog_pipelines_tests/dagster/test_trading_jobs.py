@@ -32,8 +32,9 @@ def now() -> datetime:
 
 @pytest.fixture
 def resources(warehouse_url):
-    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(),
-            "alerting": AlertingResource(), "kalshi": KalshiResource()}
+    kalshi = KalshiResource()
+    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(kalshi=kalshi),
+            "alerting": AlertingResource(), "kalshi": kalshi}
 
 
 @pytest.fixture
@@ -59,11 +60,11 @@ def _tick(sensor, resources, cursor=None):
 
 def test_exit_sensor_requests_the_exit_job_once_and_the_job_exits_once(warehouse_url, resources, position_key,
                                                                         dagster_instance):
-    first = _tick(position_exit_sensor, resources)
+    first = _tick(position_exit_sensor(), resources)
     assert first.run_requests == [] and "1 open position(s) checked" in first.skip_reason.skip_message
     _quote(warehouse_url, yes_bid=D("0.4500"))
 
-    result = _tick(position_exit_sensor, resources, first.cursor)
+    result = _tick(position_exit_sensor(), resources, first.cursor)
 
     [request] = result.run_requests
     assert request.run_key == f"exit:{position_key}:stop_loss"
@@ -79,16 +80,16 @@ def test_exit_sensor_requests_the_exit_job_once_and_the_job_exits_once(warehouse
         assert conn.execute("SELECT count(*) FROM position_exits").fetchone()[0] == 1
     materializations = dagster_instance.fetch_materializations(dg.AssetKey("positions"), limit=10).records
     assert any(m.asset_materialization.metadata["position_key"].value == position_key for m in materializations)
-    assert _tick(position_exit_sensor, resources, result.cursor).run_requests == []
+    assert _tick(position_exit_sensor(), resources, result.cursor).run_requests == []
 
 
 def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(warehouse_url, resources, position_key,
                                                                           dagster_instance):
-    first = _tick(market_settlement_sensor, resources)
+    first = _tick(market_settlement_sensor(), resources)
     assert first.run_requests == []
     _quote(warehouse_url, status="determined", result="yes", settlement_value=D("1.0000"))
 
-    result = _tick(market_settlement_sensor, resources, first.cursor)
+    result = _tick(market_settlement_sensor(), resources, first.cursor)
 
     [request] = result.run_requests
     assert request.run_key == f"settle:{TICKER}"
@@ -100,7 +101,7 @@ def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(wareho
             "settled", D("40") - D("22.80") - D("0.69"))
         assert conn.execute("SELECT count(*) FROM settlements").fetchone()[0] == 1
         assert conn.execute("SELECT balance FROM account_balance_current").fetchone()[0] == D("1016.51")
-    assert _tick(market_settlement_sensor, resources, result.cursor).run_requests == []
+    assert _tick(market_settlement_sensor(), resources, result.cursor).run_requests == []
 
 
 def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, resources, dagster_instance,
@@ -118,7 +119,7 @@ def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, re
             sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=dagster_instance,
             dagster_run=run.dagster_run, resources=resources,
         ) as context:
-            alert_on_run_failure(context.for_run_failure())
+            alert_on_run_failure()(context.for_run_failure())
 
     with connect(warehouse_url) as conn:
         rows = conn.execute("SELECT severity, component, message, occurrence_count FROM alerts").fetchall()
@@ -132,6 +133,7 @@ def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, re
 def test_live_mode_and_prod_must_be_spelled_exactly(resources, dagster_instance):
     config = {"ops": {"settle_market_op": {"config": {"ticker": TICKER}}}}
     run = settlement_job.execute_in_process(run_config=config, raise_on_error=False, instance=dagster_instance,
-                                            resources=resources | {"trading": TradingResource(trading_mode="LIVE")})
+                                            resources=resources | {"trading": TradingResource(
+                                                trading_mode="LIVE", kalshi=resources["kalshi"])})
     assert not run.success
     assert "PRECOG_TRADING_MODE 'LIVE' is not one of paper, live" in str(run.all_events)

@@ -60,12 +60,13 @@ def test_no_key_material_or_signature_leaves_the_signing_code(
         sandbox, kalshi_key, warehouse_url, private_dagster_instance, caplog, tmp_path_factory):
     caplog.set_level(logging.DEBUG)
     instance = private_dagster_instance
-    live = sandbox_resources(warehouse_url, sandbox, kalshi_key) | {"trading": TradingResource(trading_mode="live")}
+    live = sandbox_resources(warehouse_url, sandbox, kalshi_key, trading_mode="live")
     # Kept out of tmp_path, which is the instance's home, searched below.
     wrong_key = write_private_key(tmp_path_factory.mktemp("wrong_key") / "wrong.pem",
                                   rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    forged = live | {"kalshi": KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=kalshi_key.key_id,
-                                              private_key_path=str(wrong_key), retry_max_total_seconds=5.0)}
+    wrongly_signed = KalshiResource(base_url=sandbox.kalshi_base_url, api_key_id=kalshi_key.key_id,
+                                    private_key_path=str(wrong_key), retry_max_total_seconds=5.0)
+    forged = live | {"kalshi": wrongly_signed, "trading": TradingResource(trading_mode="live", kalshi=wrongly_signed)}
 
     clean = materialize([account_balance], live, instance)
     sandbox.inject("server_error", path=BALANCE_PATH, count=2, status=502)

@@ -65,3 +65,24 @@ def test_scoreboard_games_suite():
     assert validate_records("espn_scoreboard_games", [good]).success
     bad = validate_records("espn_scoreboard_games", [good, {**good, "state": "live", "home_score": "-1"}])
     assert {(f.column, f.unexpected_count) for f in bad.failed} == {("id", 2), ("state", 1), ("home_score", 1)}
+
+
+# Prices and counts the exchange could send, well-formed or not: the parser and the contract
+# suite must agree on every one (issue "Hardening", finding 3).
+PRICE_CORPUS = ["0", "1", "0.5600", "0.56", "1.000000", "0.123456", "-0.0000", "1E+2", " 0.5000", "5E-1",
+                "0.1234567", "1.01", "-0.1", "abc", "NaN", "Infinity", "", "0.5 ", "+0.5", "0x1", "½", 0.5, 1]
+COUNT_CORPUS = ["0", "12", "12.5", "12.50", "12.345", "-3.00", "1e3", " 7", "7.", ".5", "NaN", 3, "٣"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("yes_bid_dollars", v) for v in PRICE_CORPUS]
+                         + [("volume_fp", v) for v in COUNT_CORPUS])
+def test_the_parser_and_the_contract_suite_accept_exactly_the_same_values(markets, field, value):
+    from precog_pipelines.lib.kalshi import KalshiParseError, parse_market
+
+    payload = {**markets[0], field: value}
+    try:
+        parse_market(payload)
+        parsed = True
+    except KalshiParseError:
+        parsed = False
+    assert parsed == validate_records("kalshi_markets", [payload]).success, (field, value)

@@ -9,7 +9,8 @@ from decimal import Decimal as D
 import pytest
 
 from precog_pipelines.lib.trading import ledger
-from precog_pipelines.lib.trading.exit_flow import ExitNotFilled, PaperExecutor, exit_position
+from precog_pipelines.lib.trading.executors import PaperExecutor
+from precog_pipelines.lib.trading.exit_flow import ExitNotFilled, exit_position
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f

@@ -7,25 +7,14 @@ import dagster as dg
 from psycopg import sql
 from pydantic import Field
 
-from precog_pipelines.core.check_results import markdown_table
+from precog_pipelines.core.automation import UPSTREAM_CHECKED
+from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.store import load_model
 from precog_pipelines.lib.trading.edge_snapshot import compute_edges
 from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot
 from precog_pipelines.lib.warehouse.tables import EDGES
 from precog_pipelines.resources.warehouse import WarehouseResource
-
-# Recompute whenever markets, game states or ratings change, but never from data whose
-# blocking checks failed (DAGSTER_STANDARD.md, pitfall E9). Elo's checks are partitioned and a
-# backfill records their results for its whole range rather than per season, which Dagster's
-# blocking-checks condition cannot match to the latest season; for ratings the guard is
-# instead that their latest run, which fails when a blocking check fails, did not fail.
-_RATINGS = dg.AssetSelection.assets("elo_ratings")
-UPSTREAM_CHECKED = (
-    dg.AutomationCondition.eager()
-    & dg.AutomationCondition.all_deps_blocking_checks_passed().ignore(_RATINGS)
-    & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.execution_failed()).allow(_RATINGS)
-).with_label("eager, upstream checks passed")
 
 
 class EdgesConfig(dg.Config):

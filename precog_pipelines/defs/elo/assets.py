@@ -53,8 +53,7 @@ def elo_ratings(
     """
     first, last = season_range(context.partition_key_range)
     try:
-        with warehouse.begin() as conn:
-            pg = conn.connection.driver_connection
+        with warehouse.connection() as pg:
             run = rate_seasons(pg, elo_games.source(), NFL_MODEL_NAME, NFL_MODEL_VERSION, first, last)
             codes = team_codes(pg, {t for r in run.rated for t in (r.game.team1, r.game.team2)})
     except ELO_INPUT_ERRORS as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from precog_pipelines.core.checks import violations_result
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.assets import elo_ratings
 from precog_pipelines.defs.elo.partitions import nfl_seasons
@@ -17,10 +18,9 @@ from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION, checks
 from precog_pipelines.lib.elo.chain import chain_breaks
 from precog_pipelines.lib.elo.seasons import describe_seasons
 from precog_pipelines.lib.elo.store import EloModel, load_model
+from precog_pipelines.lib.quality.violations import Violations
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
-
-PREVIEW_ROWS = 10
 
 
 def _model(conn: psycopg.Connection) -> EloModel:
@@ -28,35 +28,18 @@ def _model(conn: psycopg.Connection) -> EloModel:
     return load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
 
 
-def _preview(header: tuple[str, ...], rows: list[tuple]) -> dg.MetadataValue:
-    """The first rows as a Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows[:PREVIEW_ROWS]]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
-def _violations(
-    context: dg.AssetCheckExecutionContext,
-    header: tuple[str, ...],
-    rows: list[tuple],
-    **extra: Any,
-) -> dg.AssetCheckResult:
-    """Passed when there are no rows; metadata counts them and previews the first few."""
+def _seasons_result(context: dg.AssetCheckExecutionContext, found: Violations, **extra: Any) -> dg.AssetCheckResult:
+    """The check's result for the seasons of its run, the first violations previewed."""
     first, last = season_range(context.partition_key_range)
-    metadata: dict[str, Any] = {"seasons": f"{first}..{last}", "violations": len(rows), **extra}
-    if rows:
-        metadata["first_violations"] = _preview(header, rows)
-    return dg.AssetCheckResult(passed=not rows, metadata=metadata)
+    return violations_result(found, examples_key="first_violations", seasons=f"{first}..{last}", **extra)
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
 def zero_sum_per_game(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Elo is zero-sum: in every game the two teams' rating changes cancel (within 1e-6)."""
     first, last = season_range(context.partition_key_range)
-    with warehouse.begin() as conn:
-        pg = conn.connection.driver_connection
-        rows = checks.unbalanced_games(pg, _model(pg).id, first, last)
-    return _violations(context, ("game_id", "net change"), rows)
+    with warehouse.connection() as conn:
+        return _seasons_result(context, checks.unbalanced_games(conn, _model(conn).id, first, last))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -67,10 +50,9 @@ def one_row_per_team_per_game(
     away team, and no row claims a team, side, opponent or season its game does not have."""
     first, last = season_range(context.partition_key_range)
     source = elo_games.source()
-    with warehouse.begin() as conn:
-        pg = conn.connection.driver_connection
-        rows = checks.games_not_rated_once_per_team(pg, source.league, _model(pg).id, first, last, source.files_end)
-    return _violations(context, ("game_id", "problem"), rows)
+    with warehouse.connection() as conn:
+        return _seasons_result(context, checks.games_not_rated_once_per_team(
+            conn, source.league, _model(conn).id, first, last, source.files_end))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -78,10 +60,8 @@ def ratings_within_bounds(context: dg.AssetCheckExecutionContext, warehouse: War
     """Every rating before and after a game lies within 1000..2100; outside it the model has
     diverged (the best and worst NFL teams ever sit well inside)."""
     first, last = season_range(context.partition_key_range)
-    with warehouse.begin() as conn:
-        pg = conn.connection.driver_connection
-        rows = checks.ratings_out_of_bounds(pg, _model(pg).id, first, last)
-    return _violations(context, ("game_id", "team_id", "rating_before", "rating_after"), rows)
+    with warehouse.connection() as conn:
+        return _seasons_result(context, checks.ratings_out_of_bounds(conn, _model(conn).id, first, last))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -91,9 +71,8 @@ def season_brier_score_below_ceiling(
     """Each season's Brier score of the pre-game home win probabilities is below 0.25, the
     score of always saying 50%: a model doing worse than a coin flip is broken."""
     first, last = season_range(context.partition_key_range)
-    with warehouse.begin() as conn:
-        pg = conn.connection.driver_connection
-        scores = checks.season_brier_scores(pg, _model(pg).id, first, last)
+    with warehouse.connection() as conn:
+        scores = checks.season_brier_scores(conn, _model(conn).id, first, last)
     failing = [s for s in scores if s.brier_score >= checks.BRIER_CEILING]
     metadata: dict[str, Any] = {
         "seasons": f"{first}..{last}",
@@ -114,14 +93,13 @@ def follows_previous_ratings(
     earlier season was re-rated with different results: rerun from the first failing season."""
     first, last = season_range(context.partition_key_range)
     source = elo_games.source()
-    with warehouse.begin() as conn:
-        pg = conn.connection.driver_connection
-        model = _model(pg)
-        inputs = source.team_inputs(pg)
-        breaks = chain_breaks(pg, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
-    return _violations(
+    with warehouse.connection() as conn:
+        model = _model(conn)
+        inputs = source.team_inputs(conn)
+        breaks = chain_breaks(conn, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
+    return _seasons_result(
         context,
-        ("team_id", "season", "game_date", "stored", "expected"),
-        [(b.team_id, b.season, b.game_date, b.stored, b.expected) for b in breaks],
+        Violations.of([{"team_id": b.team_id, "season": b.season, "game_date": b.game_date, "stored": b.stored,
+                        "expected": b.expected} for b in breaks]),
         seasons_needing_rerun=describe_seasons(b.season for b in breaks),
     )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from precog_pipelines.core.automation import sensor_status
+from precog_pipelines.core.automation import PRODUCTION, Automation
 from precog_pipelines.defs.elo.jobs import elo_ratings_job
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo.seasons import first_season_to_rerate
@@ -12,8 +12,17 @@ ELO_RATINGS = dg.AssetKey("elo_ratings")
 BATCH = 500
 
 
-@dg.sensor(job=elo_ratings_job, minimum_interval_seconds=30, default_status=sensor_status())
-def elo_rerate_after_espn_backfill(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def elo_rerate_after_espn_backfill(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="elo_rerate_after_espn_backfill", job=elo_ratings_job, minimum_interval_seconds=30,
+                     default_status=automation.sensor_status)(rerate_after_backfills)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(sensors=[elo_rerate_after_espn_backfill(Automation.from_environment())])
+
+
+def rerate_after_backfills(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """When `espn_season_games` runs have finished and changed games of some seasons, rate
     `elo_ratings` again from the first such season to the season in progress, in one run (from
     1920 when the seasons before it were never rated). A materialization of a run still in

@@ -6,21 +6,19 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.core.check_results import (
-    contract_check_result,
-    ingestion_check_specs,
-    markdown_table,
-    rejects_check_result,
-)
+from precog_pipelines.core.checks import ingestion_check_specs
+from precog_pipelines.core.ingestion import NOTHING_MERGED, NOTHING_UPSERTED, ingestion_result
+from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.core.partitions import nfl_season_partitions, season_range
 from precog_pipelines.lib.espn.client import SEASON_SCOREBOARDS
-from precog_pipelines.lib.ingest.espn_store import LEAGUE, ScoreboardLoad, ingest_scoreboards
-from precog_pipelines.lib.quality.gx_suites import scoreboard_game_record, validate_records
+from precog_pipelines.lib.ingest.espn_store import LEAGUE, espn_team_ids, game_state_ingestion, scoreboard_events
+from precog_pipelines.lib.ingest.pipeline import IngestionReport, ingest
 from precog_pipelines.resources.sources import EspnResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 # The first season after FiveThirtyEight's files: earlier seasons are the files' record.
 FIRST_ESPN_SEASON = 2021
+
 
 class ScoreboardConfig(dg.Config):
     """Which scoreboard to load: by default ESPN's current week (the live poll)."""
@@ -45,32 +43,32 @@ def game_states(context: dg.AssetExecutionContext, config: ScoreboardConfig, war
     """ESPN game status as SCD Type 2 history in `game_states`, keyed by ESPN game id: a new
     version when the score, period, clock or status changed. Each game's stable row in `games`
     (teams mapped by ESPN team id, US-Eastern date, season and week, neutral site, final score)
-    is upserted alongside, adopting a game already known from the shipped NFL history."""
+    is upserted alongside, adopting a game already known from the shipped NFL history. A
+    scoreboard that fails its contract is not stored at all."""
     with espn.client() as client:
         board = client.scoreboard_payload(**config.query())
     observed_at = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
-        load = ingest_scoreboards(conn, [board], observed_at, context.run.run_id)
+        report = ingest(conn, game_state_ingestion(espn_team_ids(conn)), scoreboard_events([board]), observed_at,
+                        context.run.run_id)
         current = conn.execute("SELECT count(*) FROM game_states WHERE row_current_ind").fetchone()[0]
-    report = validate_records("espn_scoreboard_games", [scoreboard_game_record(e) for e in load.accepted_events])
-    return dg.MaterializeResult(
-        metadata=_load_metadata(load) | {"observed_at": observed_at.isoformat(), "dagster/row_count": current},
-        check_results=[contract_check_result("game_states", report),
-                       rejects_check_result("game_states", load.rejects, len(load.events))],
-    )
+    return ingestion_result("game_states", report, written=_written(report), observed_at=observed_at,
+                            row_count=current, preview=_preview(report))
 
 
-def _load_metadata(load: ScoreboardLoad) -> dict[str, Any]:
-    """What one load fetched and wrote, with a preview of its games."""
-    return {
-        "fetched": len(load.events), "games_inserted": load.games.inserted, "games_updated": load.games.updated,
-        "versions_inserted": load.versions.inserted, "versions_closed": load.versions.closed,
-        "unchanged": load.versions.unchanged, "rejected": len(load.rejects),
-        "preview": markdown_table([
-            {"game": g.espn_game_id, "date": g.game_date, "away": g.away_abbreviation, "home": g.home_abbreviation,
+def _written(report: IngestionReport) -> dict[str, int]:
+    """The games upserted and the state versions merged (zero when nothing was stored)."""
+    games = report.load.related["games"] if report.load else NOTHING_UPSERTED
+    versions = report.load.written if report.load else NOTHING_MERGED
+    return ({"games_inserted": games.inserted, "games_updated": games.updated}
+            | {"versions_inserted": versions.inserted, "versions_closed": versions.closed,
+               "unchanged": versions.unchanged})
+
+
+def _preview(report: IngestionReport) -> list[dict[str, Any]]:
+    return [{"game": g.espn_game_id, "date": g.game_date, "away": g.away_abbreviation, "home": g.home_abbreviation,
              "score": f"{g.away_score}-{g.home_score}", "state": g.state, "period": g.period,
-             "clock": g.display_clock} for g in load.parsed]),
-    }
+             "clock": g.display_clock} for g in report.parsed]
 
 
 espn_seasons = nfl_season_partitions(FIRST_ESPN_SEASON)
@@ -90,7 +88,8 @@ def espn_season_games(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     (`dates=<season>&seasontype=2&week=N`) and the playoff rounds (`seasontype=3`, weeks 1, 2,
     3 and 5), at most two requests a second. A game the shipped history already holds (same
     day, same two teams) is linked to its ESPN id, not duplicated: its teams and result stay
-    the files'. Each season is stored in one transaction. When a season's games changed,
+    the files'. Each season is stored in one transaction, and not at all when it fails the
+    ESPN contract (the run then fails). When a season's games changed,
     `elo_rerate_after_espn_backfill` re-rates Elo from the first such season."""
     first, last = season_range(context.partition_key_range)
     requests = 0
@@ -101,22 +100,21 @@ def espn_season_games(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                 boards.append(client.scoreboard_payload(season=season, season_type=season_type, week=week))
                 requests += 1
             with warehouse.connection() as conn:
-                load = ingest_scoreboards(conn, boards, datetime.now(timezone.utc), context.run.run_id)
-                report = validate_records("espn_scoreboard_games",
-                                          [scoreboard_game_record(e) for e in load.accepted_events])
-                if not report.success:
-                    # Raised inside the transaction: nothing of this season is stored.
-                    raise dg.Failure(description=f"season {season}: the scoreboard batch fails the ESPN contract: "
-                                                 + "; ".join(f.expectation for f in report.failed),
-                                     allow_retries=False)
+                report = ingest(conn, game_state_ingestion(espn_team_ids(conn)), scoreboard_events(boards),
+                                datetime.now(timezone.utc), context.run.run_id)
+                if not report.stored:
+                    raise dg.Failure(description=f"season {season}: the scoreboard batch fails the ESPN contract "
+                                                 f"({'; '.join(f.expectation for f in report.contract.failed)}); "
+                                                 "nothing of it was stored", allow_retries=False)
                 finals = conn.execute(
                     "SELECT count(*) FROM games WHERE league = %s AND season = %s AND home_score IS NOT NULL",
                     (LEAGUE, season)).fetchone()[0]
+            written = _written(report)
             context.add_asset_metadata(
-                _load_metadata(load) | {
-                    "season": season, "requests": len(SEASON_SCOREBOARDS), "final_games_stored": finals,
-                    "games_changed": load.games.inserted + load.games.updated + load.versions.inserted,
-                },
+                {"fetched": report.fetched, **written, "rejected": len(report.rejects),
+                 "preview": markdown_table(_preview(report)), "season": season,
+                 "requests": len(SEASON_SCOREBOARDS), "final_games_stored": finals,
+                 "games_changed": written["games_inserted"] + written["games_updated"] + written["versions_inserted"]},
                 partition_key=str(season),
             )
     return dg.MaterializeResult(metadata={"run_seasons": f"{first}..{last}", "run_requests": requests})

@@ -4,16 +4,14 @@
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.core.check_results import markdown_table
-from precog_pipelines.defs.edges.assets import UPSTREAM_CHECKED
+from precog_pipelines.core.automation import UPSTREAM_CHECKED
+from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.store import load_model
 from precog_pipelines.lib.trading import ledger
-from precog_pipelines.lib.trading.live import KalshiExecutor
 from precog_pipelines.lib.trading.opening import open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.strategy import load_strategy
-from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -21,14 +19,13 @@ OWNERS = ["team:precog"]
 
 
 @dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, pool="kalshi_api")
-def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, trading: TradingResource,
-                    kalshi: KalshiResource) -> dg.MaterializeResult:
+def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, trading: TradingResource) -> dg.MaterializeResult:
     """Cash balance in dollars per account as SCD Type 2 history (kalshi:paper, kalshi:demo,
     kalshi:prod). Trades, exits and settlements write a new version as they happen; in live
     mode this also syncs the exchange's balance (a signed GET /portfolio/balance), as a new
     version only when it differs."""
     if trading.is_live:
-        with kalshi.client() as client:
+        with trading.kalshi.client() as client:
             exchange = client.get_balance()
         with warehouse.connection() as conn:
             ledger.record_balance(conn, trading.account, "live", exchange.balance, exchange.portfolio_value,
@@ -56,19 +53,15 @@ class PositionsConfig(dg.Config):
 @dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, deps=["edges"],
           automation_condition=UPSTREAM_CHECKED, pool="trading")
 def positions(context: dg.AssetExecutionContext, config: PositionsConfig, warehouse: WarehouseResource,
-              trading: TradingResource, kalshi: KalshiResource) -> dg.MaterializeResult:
+              trading: TradingResource) -> dg.MaterializeResult:
     """Table `positions`, SCD Type 2 by position key: opens a position for each current edge at or
     above the strategy's minimum edge, best first, within its exposure limit and one per game;
     records the entry trade (append-only) and the cash paid. Paper trading (the default) fills
     at the current executable price; live trading (PRECOG_TRADING_MODE=live) sends an
     immediate-or-cancel order to Kalshi, to the demo exchange unless KALSHI_ENV=prod. Exits and
     settlements close positions later (position_exit_job, settlement_job)."""
-    with warehouse.connection() as conn, trading.executor(kalshi) as executor:
-        if isinstance(executor, KalshiExecutor):
-            # Live cash comes from the exchange: record it before spending from it.
-            exchange = executor.balance()
-            ledger.record_balance(conn, trading.account, "live", exchange.balance, exchange.portfolio_value,
-                                  utc_now())
+    with warehouse.connection() as conn, trading.executor() as executor:
+        executor.sync_balance(conn, trading.account, utc_now())
         strategy = load_strategy(conn, name=config.strategy)
         model = load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
         conn.commit()

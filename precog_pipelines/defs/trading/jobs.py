@@ -7,7 +7,6 @@ from precog_pipelines.lib.trading.exit_flow import exit_position
 from precog_pipelines.lib.trading.exits import RULE_PRIORITY
 from precog_pipelines.lib.trading.settlement import settle_market
 from precog_pipelines.lib.trading.strategy import load_strategy
-from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -21,15 +20,13 @@ class ExitPositionConfig(dg.Config):
 
 
 @dg.op(tags={"kind": "postgres"})
-def exit_position_op(
-    context: dg.OpExecutionContext, config: ExitPositionConfig, warehouse: WarehouseResource,
-    trading: TradingResource, kalshi: KalshiResource,
-) -> None:
+def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig, warehouse: WarehouseResource,
+                     trading: TradingResource) -> None:
     """Sell one open position: a limit at the bid, then a tick lower each retry, then a market
     order; every attempt is logged in exit_attempts and a fill is booked once."""
     if config.rule not in RULE_PRIORITY:
         raise dg.Failure(f"rule {config.rule!r} is not one of {', '.join(RULE_PRIORITY)}")
-    with warehouse.connection() as conn, trading.executor(kalshi) as executor:
+    with warehouse.connection() as conn, trading.executor() as executor:
         position = conn.execute("SELECT strategy_id FROM positions WHERE position_key = %s LIMIT 1",
                                 (config.position_key,)).fetchone()
         if position is None:
@@ -62,14 +59,14 @@ class SettleMarketConfig(dg.Config):
 @dg.op(tags={"kind": "postgres"})
 def settle_market_op(
     context: dg.OpExecutionContext, config: SettleMarketConfig, warehouse: WarehouseResource,
-    trading: TradingResource, kalshi: KalshiResource,
+    trading: TradingResource,
 ) -> None:
     """Record the market's settlement once and close every open position on it with its realized
     P&L, paying the settlement value into the position's account. In live mode the exchange's
     settlement record (GET /portfolio/settlements) is stored as the raw response."""
     exchange_record = None
     if trading.is_live:
-        with kalshi.client() as client:
+        with trading.kalshi.client() as client:
             exchange_record = next(iter(client.iter_settlement_payloads(ticker=config.ticker)), None)
     with warehouse.connection() as conn:
         result = settle_market(conn, config.ticker, trading.accounts, utc_now(), exchange_record)

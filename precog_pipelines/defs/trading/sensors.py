@@ -1,17 +1,18 @@
-"""Sensors that watch positions and markets, and the alarm on failed runs."""
+"""Sensors that watch positions and markets, the automation of edges and positions, and the
+alarm on failed runs. Each sensor is built by a function from an :class:`Automation` (stopped in
+production, running under `precog dev`), in this module's definitions function."""
 
 import json
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from precog_pipelines.core.automation import sensor_status
+from precog_pipelines.core.automation import PRODUCTION, Automation
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.monitor import scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle
-from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -25,8 +26,42 @@ def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
     return int(json.loads(context.cursor).get(key, 0)) if context.cursor else 0
 
 
-@dg.sensor(job=position_exit_job, minimum_interval_seconds=30, default_status=sensor_status())
-def position_exit_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+def position_exit_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="position_exit_sensor", job=position_exit_job, minimum_interval_seconds=30,
+                     default_status=automation.sensor_status)(check_open_positions)
+
+
+def market_settlement_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="market_settlement_sensor", job=settlement_job, minimum_interval_seconds=30,
+                     default_status=automation.sensor_status)(find_markets_to_settle)
+
+
+def alert_on_run_failure(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.run_failure_sensor(name="alert_on_run_failure", default_status=automation.sensor_status)(
+        raise_run_failure_alert)
+
+
+def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.AutomationConditionSensorDefinition:
+    # One explicit sensor instead of Dagster's implicit default, so its status follows the
+    # environment like every other sensor (DAGSTER_STANDARD.md, pitfall E4).
+    return dg.AutomationConditionSensorDefinition(
+        name="trading_automation_sensor",
+        description="Recomputes edges when markets, game states or ratings change and their blocking checks "
+                    "passed, then positions when edges change.",
+        target=dg.AssetSelection.groups("edges", "trading"),
+        default_status=automation.sensor_status,
+        minimum_interval_seconds=15,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    automation = Automation.from_environment()
+    return dg.Definitions(sensors=[position_exit_sensor(automation), market_settlement_sensor(automation),
+                                   alert_on_run_failure(automation), trading_automation_sensor(automation)])
+
+
+def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
     """Every 30 seconds, check each open position against the latest market prices (stop loss,
     profit target, trailing stop from the peak bid since entry, time exit before close) and
     request position_exit_job once per position and rule that fires."""
@@ -53,9 +88,8 @@ def position_exit_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     )
 
 
-@dg.sensor(job=settlement_job, minimum_interval_seconds=30, default_status=sensor_status())
-def market_settlement_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
-                             trading: TradingResource, kalshi: KalshiResource) -> dg.SensorResult:
+def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                           trading: TradingResource) -> dg.SensorResult:
     """Watch market history for markets that are determined or finalized while positions on them
     are open (and, in live mode, the exchange's portfolio settlements), and request
     settlement_job once per market. The cursor keeps high-water marks: the last market version
@@ -66,7 +100,7 @@ def market_settlement_sensor(context: dg.SensorEvaluationContext, warehouse: War
         scan = markets_to_settle(conn, after, MARKET_VERSIONS_PER_TICK)
         tickers = set(scan.tickers)
         if trading.is_live:
-            with kalshi.client() as client:
+            with trading.kalshi.client() as client:
                 records = [parse_settlement(p) for p in client.iter_settlement_payloads(min_ts=settled_after)]
             tickers |= set(held_tickers(conn, {r.ticker for r in records}))
             settled_after = max([settled_after, *(int(r.settled_time.timestamp()) for r in records)])
@@ -96,8 +130,7 @@ def _failure_summary(context: dg.RunFailureSensorContext) -> tuple[str, str]:
     return "RunFailure", context.failure_event.message or "run failed"
 
 
-@dg.run_failure_sensor(default_status=sensor_status())
-def alert_on_run_failure(
+def raise_run_failure_alert(
     context: dg.RunFailureSensorContext, warehouse: WarehouseResource, alerting: AlertingResource
 ) -> None:
     """Write an alerts row for every failed run (one open alert per job and error class, counted

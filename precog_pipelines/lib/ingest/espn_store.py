@@ -10,7 +10,6 @@ files' (they take precedence), and ESPN adds its id, week, season type and kicko
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +17,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from precog_pipelines.lib.espn import EspnParseError, GameState, iter_event_payloads, parse_game_state, season_context
-from precog_pipelines.lib.ingest.kalshi_store import LoadResult
-from precog_pipelines.lib.ingest.rejects import Reject, accepted_payloads, parse_batch, record_rejects, text_problem
-from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
-from precog_pipelines.lib.warehouse.scd2_merge import MergeResult, merge_staged
+from precog_pipelines.lib.ingest.pipeline import Ingestion, LoadResult
+from precog_pipelines.lib.ingest.rejects import Reject, text_problem
+from precog_pipelines.lib.quality.gx_suites import scoreboard_game_record
+from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.scd2_merge import merge_staged
 from precog_pipelines.lib.warehouse.tables import GAME_STATES
 
 LEAGUE = "nfl"
@@ -70,16 +70,15 @@ def _state_row(state: GameState) -> tuple:
     return tuple(values[column] for column in GAME_STATES.columns)
 
 
-def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], observed_at: datetime) -> tuple[
-        LoadResult, LoadResult]:
-    """Upsert the games and version their states; returns (games result, game_states result)."""
-    kept, rejects, seen = [], [], set()
+def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], observed_at: datetime) -> LoadResult:
+    """Upsert the games and version their states (one state per game): ``written`` is the
+    ``game_states`` merge, ``related["games"]`` the ``games`` upsert."""
+    kept, rejects = [], []
     for state in states:
-        problem = _missing(state) or ("game listed twice in one scoreboard" if state.espn_game_id in seen else None)
+        problem = _missing(state)
         if problem:
             rejects.append(Reject(state.espn_game_id, problem, _payload(state)))
         else:
-            seen.add(state.espn_game_id)
             kept.append(state)
 
     staging = copy_into_temp(conn, "games", GAME_COLUMNS, (_game_row(s) for s in kept))
@@ -102,43 +101,25 @@ def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], obser
     games = upsert_staged(conn, "games", ("external_game_id",), GAME_COLUMNS, staging)
     states_staging = copy_into_temp(conn, "game_states", GAME_STATES.columns, (_state_row(s) for s in kept))
     versions = merge_staged(conn, GAME_STATES, states_staging, observed_at)
-    return LoadResult(games, rejects), LoadResult(versions, [])
+    return LoadResult(versions, rejects, related={"games": games})
 
 
-@dataclass(frozen=True)
-class ScoreboardLoad:
-    """One scoreboard (or several) parsed and stored: what was fetched, loaded and refused."""
-
-    events: list[Any]
-    parsed: list[GameState]
-    rejects: list[Reject]
-    games: UpsertResult
-    versions: MergeResult
-
-    @property
-    def accepted_events(self) -> list[Any]:
-        """The raw events that were loaded, for the contract suite."""
-        return accepted_payloads(self.events, self.rejects, "id")
+def game_state_ingestion(teams: Mapping[int, int]) -> Ingestion[GameState]:
+    """ESPN scoreboard events as the ingestion pipeline runs them; ``teams`` maps ESPN team ids
+    to ours (:func:`espn_team_ids`)."""
+    return Ingestion(
+        platform="espn", entity="game_state", suite="espn_scoreboard_games", key_field="id",
+        parse=lambda raw: parse_game_state(raw, teams), parse_errors=(EspnParseError,), store=load_scoreboard,
+        contract_record=scoreboard_game_record)
 
 
-def ingest_scoreboards(
-    conn: psycopg.Connection, boards: Sequence[dict], observed_at: datetime, run_id: str | None
-) -> ScoreboardLoad:
-    """Parse the events of ``boards`` (each with its own season context), store the games and
-    their states, and quarantine what could not be parsed or stored, in the caller's transaction."""
-    teams = espn_team_ids(conn)
-    events: list[Any] = []
-    parsed: list[GameState] = []
-    rejects: list[Reject] = []
+def scoreboard_events(boards: Sequence[Any]) -> list[Any]:
+    """The events of one or more scoreboards, each carrying its season and week: ESPN puts
+    them on every event, and only the board's top level says them for an event that lacks them."""
+    events = []
     for board in boards:
-        board_events, season = list(iter_event_payloads(board)), season_context(board)
-        board_parsed, board_rejects = parse_batch(
-            board_events, lambda raw, season=season: parse_game_state(raw, teams, season=season), "id",
-            (EspnParseError,))
-        events += board_events
-        parsed += board_parsed
-        rejects += board_rejects
-    games, versions = load_scoreboard(conn, parsed, observed_at)
-    rejects += games.rejects
-    record_rejects(conn, "espn", "game_state", rejects, run_id)
-    return ScoreboardLoad(events, parsed, rejects, games.written, versions.written)
+        context = season_context(board)
+        for event in iter_event_payloads(board):
+            missing = {k: v for k, v in context.items() if isinstance(event, dict) and k not in event}
+            events.append({**event, **missing} if missing else event)
+    return events

@@ -9,7 +9,6 @@ stored (bad ticker, NUL in a text field, unknown parent) become rejects; the res
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,9 +17,11 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from precog_pipelines.lib.ingest.pipeline import Ingestion, LoadResult
 from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Reject, numeric_limits, text_problem
-from precog_pipelines.lib.warehouse.bulk import UpsertResult, copy_into_temp, upsert_staged
-from precog_pipelines.lib.warehouse.scd2_merge import MergeResult, merge_staged
+from precog_pipelines.lib.kalshi import KalshiParseError, parse_event, parse_market, parse_series
+from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
+from precog_pipelines.lib.warehouse.scd2_merge import merge_staged
 from precog_pipelines.lib.warehouse.tables import MARKETS
 
 SERIES_COLUMNS = (
@@ -34,14 +35,6 @@ EVENT_COLUMNS = (
 )
 _JSON_COLUMNS = {"settlement_sources"}
 _TICKER_COLUMNS = {"ticker", "event_ticker", "series_ticker"}
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What a load wrote, plus the rows it refused and why."""
-
-    written: UpsertResult | MergeResult
-    rejects: list[Reject] = field(default_factory=list)
 
 
 def _row(item: Any, columns: Sequence[str]) -> tuple:
@@ -133,25 +126,9 @@ def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult
     return LoadResult(written, rejects)
 
 
-def _first_per_ticker(markets: Sequence[Any]) -> tuple[list[Any], list[Reject]]:
-    """A market listed twice in one crawl (a page boundary moving under us) keeps its first copy."""
-    seen: set[str] = set()
-    kept, rejects = [], []
-    for market in markets:
-        if market.ticker in seen:
-            rejects.append(Reject(market.ticker, "ticker appears more than once in the snapshot; kept the first",
-                                  _payload(market, MARKETS.columns)))
-        else:
-            seen.add(market.ticker)
-            kept.append(market)
-    return kept, rejects
-
-
 def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at: datetime) -> LoadResult:
-    """Version every market of the snapshot; new tickers are registered in market_tickers."""
-    unique, rejects = _first_per_ticker(markets)
-    kept, invalid = _storable(conn, MARKETS.name, unique, MARKETS.columns, "ticker")
-    rejects += invalid
+    """Version every market of the snapshot (one per ticker); new tickers are registered in market_tickers."""
+    kept, rejects = _storable(conn, MARKETS.name, markets, MARKETS.columns, "ticker")
     staging = copy_into_temp(conn, "markets", MARKETS.columns, (_row(m, MARKETS.columns) for m in kept))
     rejects += _reject_orphans(conn, staging, "ticker", "event_ticker", "events", "event_ticker", MARKETS.columns)
     conn.execute(
@@ -162,3 +139,15 @@ def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at:
     )
     written = merge_staged(conn, MARKETS, staging, observed_at)
     return LoadResult(written, rejects)
+
+
+# The three Kalshi sources, as the ingestion pipeline runs them (lib/ingest/pipeline.py).
+SERIES_INGESTION = Ingestion(
+    platform="kalshi", entity="series", suite="kalshi_series", key_field="ticker", parse=parse_series,
+    parse_errors=(KalshiParseError,), store=lambda conn, series, _observed_at: upsert_series(conn, series))
+EVENTS_INGESTION = Ingestion(
+    platform="kalshi", entity="event", suite="kalshi_events", key_field="event_ticker", parse=parse_event,
+    parse_errors=(KalshiParseError,), store=lambda conn, events, _observed_at: upsert_events(conn, events))
+MARKETS_INGESTION = Ingestion(
+    platform="kalshi", entity="market", suite="kalshi_markets", key_field="ticker", parse=parse_market,
+    parse_errors=(KalshiParseError,), store=merge_markets)

@@ -10,6 +10,7 @@ and value) are converted to dollars explicitly. The legacy integer price fields 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,14 @@ from precog_pipelines.lib.kalshi.models import (
     Series,
     Settlement,
 )
-from precog_pipelines.lib.wire_values import fixed_point, utc_timestamp, whole_number
+from precog_pipelines.lib.wire_values import TICKER_PATTERN as WIRE_TICKER_PATTERN
+from precog_pipelines.lib.wire_values import (
+    contract_count,
+    dollar_price,
+    fixed_point,
+    utc_timestamp,
+    whole_number,
+)
 
 MARKET_STATUSES = frozenset(
     {"initialized", "active", "inactive", "closed", "determined", "disputed", "amended", "finalized"}
@@ -39,12 +47,11 @@ SETTLEMENT_RESULTS = frozenset({"yes", "no", "scalar", "void"})
 OUTCOME_SIDES = frozenset({"yes", "no"})
 BOOK_SIDES = frozenset({"bid", "ask"})
 ORDER_STATUSES = frozenset({"resting", "canceled", "executed"})
-# The warehouse's CHECK on tickers (sql/0003_market_data.sql).
-TICKER_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
+# The warehouse's CHECK on tickers (sql/0003_market_data.sql), the contract suite's pattern.
+TICKER_PATTERN = re.compile(WIRE_TICKER_PATTERN)
 
 _MISSING = object()
 _PRICE_PLACES = 6  # "responses emit up to 6" decimals (KALSHI_API.md section 4)
-_COUNT_PLACES = 2
 
 
 class _Reader:
@@ -106,29 +113,36 @@ class _Reader:
             raise self.fail(field, value, str(error)) from None
 
     def _fixed(
-        self, field: str, required: bool, places: int, *, signed: bool = False, unit_interval: bool = False
+        self, field: str, required: bool, places: int, *, signed: bool = False
     ) -> Decimal | None:
         value = self._get(field, required)
         if value is _MISSING:
             return None
         number = self._decimal(field, value, places)
-        if unit_interval and not Decimal(0) <= number <= Decimal(1):
-            raise self.fail(field, value, "is outside 0..1 dollars")
         if not signed and number < 0:
             raise self.fail(field, value, "is negative")
         return number
 
+    def _wire(self, field: str, required: bool, read: Callable[[Any], Decimal]) -> Decimal | None:
+        value = self._get(field, required)
+        if value is _MISSING:
+            return None
+        try:
+            return read(value)
+        except ValueError as error:
+            raise self.fail(field, value, str(error)) from None
+
     def price(self, field: str, *, required: bool = True) -> Decimal | None:
-        """A ``*_dollars`` price: a decimal string between 0 and 1."""
-        return self._fixed(field, required, _PRICE_PLACES, unit_interval=True)
+        """A ``*_dollars`` price: a decimal string from 0 to 1 (the wire format, exactly)."""
+        return self._wire(field, required, dollar_price)
 
     def dollars(self, field: str, *, required: bool = True, signed: bool = False) -> Decimal | None:
         """A ``*_dollars`` amount (cost, fee, P&L): not bounded by 1."""
         return self._fixed(field, required, _PRICE_PLACES, signed=signed)
 
     def count(self, field: str, *, required: bool = True, signed: bool = False) -> Decimal | None:
-        """A ``*_fp`` contract count with at most two decimals."""
-        return self._fixed(field, required, _COUNT_PLACES, signed=signed)
+        """A ``*_fp`` contract count string with at most two decimals (the wire format, exactly)."""
+        return self._wire(field, required, lambda value: contract_count(value, signed=signed))
 
     def cents(self, field: str, *, required: bool = True, signed: bool = False) -> Decimal | None:
         """An integer-cents field as exact Decimal dollars (12345 -> 123.45)."""

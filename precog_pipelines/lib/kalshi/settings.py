@@ -68,20 +68,29 @@ def validate_base_url(url: str) -> str:
     return cleaned
 
 
-def kalshi_settings_from_env(environ: Mapping[str, str] | None = None) -> KalshiSettings:
-    """Settings from ``KALSHI_ENV``, ``KALSHI_API_BASE_URL``, ``KALSHI_API_KEY_ID``,
-    ``KALSHI_PRIVATE_KEY_PATH`` and ``KALSHI_RATE_TIER``."""
-    env = os.environ if environ is None else environ
-    environment = (env.get("KALSHI_ENV") or DEFAULT_ENVIRONMENT).strip().lower()
+def kalshi_settings(
+    environment: str, base_url: str = "", api_key_id: str = "", private_key_path: str = "",
+    rate_tier: str = "basic", *, timeout_seconds: float = 15.0,
+) -> KalshiSettings:
+    """Validated settings from their raw values ("" means not set: the environment's URL, no key)."""
+    environment = environment.strip().lower() or DEFAULT_ENVIRONMENT
     if environment not in ENVIRONMENTS:
-        raise KalshiConfigError(
-            f"KALSHI_ENV {env.get('KALSHI_ENV')!r} is not one of {', '.join(ENVIRONMENTS)}"
-        )
-    key_path = (env.get("KALSHI_PRIVATE_KEY_PATH") or "").strip()
+        raise KalshiConfigError(f"KALSHI_ENV {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    key_path = private_key_path.strip()
     return KalshiSettings(
         environment=environment,
-        base_url=(env.get("KALSHI_API_BASE_URL") or "").strip() or ENVIRONMENTS[environment],
-        api_key_id=(env.get("KALSHI_API_KEY_ID") or "").strip() or None,
+        base_url=base_url.strip() or ENVIRONMENTS[environment],
+        api_key_id=api_key_id.strip() or None,
         private_key_path=Path(key_path).expanduser() if key_path else None,
-        rate_tier=(env.get("KALSHI_RATE_TIER") or "basic").strip().lower(),
+        rate_tier=rate_tier.strip().lower() or "basic",
+        timeout_seconds=timeout_seconds,
     )
+
+
+def kalshi_settings_from_env(environ: Mapping[str, str] | None = None) -> KalshiSettings:
+    """Settings from ``KALSHI_ENV``, ``KALSHI_API_BASE_URL``, ``KALSHI_API_KEY_ID``,
+    ``KALSHI_PRIVATE_KEY_PATH`` and ``KALSHI_RATE_TIER`` (the CLI's way in; resources have fields)."""
+    env = os.environ if environ is None else environ
+    return kalshi_settings(env.get("KALSHI_ENV") or DEFAULT_ENVIRONMENT, env.get("KALSHI_API_BASE_URL") or "",
+                           env.get("KALSHI_API_KEY_ID") or "", env.get("KALSHI_PRIVATE_KEY_PATH") or "",
+                           env.get("KALSHI_RATE_TIER") or "basic")

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-TICKER_PATTERN = r"^[A-Z0-9][A-Z0-9._-]*$"
-DOLLAR_PRICE_PATTERN = r"^(?:0(?:\.[0-9]{1,6})?|1(?:\.0{1,6})?)$"
-COUNT_PATTERN = r"^[0-9]+(?:\.[0-9]{1,2})?$"
+from precog_pipelines.lib.wire_values import COUNT_PATTERN, DOLLAR_PRICE_PATTERN, TICKER_PATTERN
+
 MARKET_STATUSES = ["initialized", "active", "inactive", "closed", "determined", "disputed", "amended", "finalized"]
 FEE_TYPES = ["quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"]
 SAMPLE_VALUES = 5
@@ -87,6 +86,8 @@ def _markets() -> list[Expect]:
         Expect("in_set", "status", {"value_set": MARKET_STATUSES}),
         Expect("in_set", "market_type", {"value_set": ["binary", "scalar"]}),
         Expect("in_set", "result", {"value_set": ["yes", "no", "scalar", ""]}),
+        # Strings, as the contract sends them: a JSON number would match the pattern once printed.
+        *(Expect("of_type", column, {"type_": "str"}) for column in _MARKET_PRICES + _MARKET_COUNTS),
         *(Expect("regex", column, {"regex": DOLLAR_PRICE_PATTERN}) for column in _MARKET_PRICES),
         *(Expect("regex", column, {"regex": COUNT_PATTERN}) for column in _MARKET_COUNTS),
     ]
@@ -144,6 +145,7 @@ def _expectation(expect: Expect) -> Any:
         "regex": gxe.ExpectColumnValuesToMatchRegex,
         "in_set": gxe.ExpectColumnValuesToBeInSet,
         "between": gxe.ExpectColumnValuesToBeBetween,
+        "of_type": gxe.ExpectColumnValuesToBeOfType,
     }
     return kinds[expect.kind](column=expect.column, **expect.options)
 

@@ -1,4 +1,7 @@
-"""Domain rules of the warehouse tables, each one SQL query returning the rows that break it."""
+"""Domain rules of the warehouse tables, each one SQL query returning the rows that break it.
+
+A rule is named for the property it checks and its docstring states that property: the asset
+check built from it (``core.checks.rule_checks``) takes both as its name and description."""
 
 from __future__ import annotations
 
@@ -15,25 +18,25 @@ def _check(conn: psycopg.Connection, query: str) -> Violations:
     return find_violations(conn, sql.SQL(query))
 
 
-def market_price_violations(conn: psycopg.Connection) -> Violations:
-    """Market prices outside 0..1 or with more than four decimals."""
+def prices_within_unit_interval(conn: psycopg.Connection) -> Violations:
+    """Every price is between 0 and 1 with at most four decimals."""
     broken = " OR ".join(f"NOT ({p} BETWEEN 0 AND 1) OR {p} <> round({p}, 4)" for p in _PRICES)
     return _check(conn, f"SELECT id, ticker, {', '.join(_PRICES)} FROM markets WHERE {broken}")
 
 
-def market_crossed_book_violations(conn: psycopg.Connection) -> Violations:
-    """Versions bidding above their ask (where an ask is resting; empty books show sentinels)."""
+def yes_bid_not_above_yes_ask(conn: psycopg.Connection) -> Violations:
+    """No version bids above its resting ask (an empty book shows sentinels)."""
     return _check(conn, "SELECT id, ticker, yes_bid, yes_ask FROM markets WHERE yes_ask_size > 0 AND yes_bid > yes_ask")
 
 
-def market_result_violations(conn: psycopg.Connection) -> Violations:
-    """Determined, amended or finalized markets without a result."""
+def determined_markets_have_a_result(conn: psycopg.Connection) -> Violations:
+    """Determined, amended and finalized markets carry a result."""
     return _check(conn, "SELECT id, ticker, status, result FROM markets "
                         "WHERE status IN ('determined', 'amended', 'finalized') AND result = ''")
 
 
-def market_reopen_violations(conn: psycopg.Connection) -> Violations:
-    """A market trading again after a version that showed it closed."""
+def closed_markets_do_not_reopen(conn: psycopg.Connection) -> Violations:
+    """A market never trades again after a version showed it closed."""
     return _check(conn, f"""
         SELECT ticker, id, status, previous_status FROM (
             SELECT ticker, id, status, lag(status) OVER (PARTITION BY ticker ORDER BY row_start_ts, id) AS previous_status
@@ -50,26 +53,26 @@ _GAME_SUCCESSION = """
 """
 
 
-def final_score_change_violations(conn: psycopg.Connection) -> Violations:
-    """A game's score changing after a version that showed it final."""
+def final_scores_never_change(conn: psycopg.Connection) -> Violations:
+    """A game's score never changes after a version showed it final."""
     return _check(conn, f"SELECT * FROM ({_GAME_SUCCESSION}) v WHERE previous_completed AND "
                         "(home_score, away_score) IS DISTINCT FROM (previous_home, previous_away)")
 
 
-def score_decrease_violations(conn: psycopg.Connection) -> Violations:
-    """A score lower than in the game's previous version."""
+def scores_never_decrease(conn: psycopg.Connection) -> Violations:
+    """Scores never go down within a game."""
     return _check(conn, f"SELECT * FROM ({_GAME_SUCCESSION}) v "
                         "WHERE home_score < previous_home OR away_score < previous_away")
 
 
-def clock_backwards_violations(conn: psycopg.Connection) -> Violations:
-    """While a game is live, its period going back, or its clock going up within a period."""
+def period_and_clock_move_forward(conn: psycopg.Connection) -> Violations:
+    """While a game is live its period never goes back and its clock never goes up within a period."""
     return _check(conn, f"SELECT * FROM ({_GAME_SUCCESSION}) v WHERE state = 'in' AND previous_state = 'in' AND "
                         "(period < previous_period OR (period = previous_period AND clock_seconds > previous_clock))")
 
 
-def season_games_without_state_violations(conn: psycopg.Connection, first: int, last: int) -> Violations:
-    """Games of the seasons that ESPN knows (an ESPN id) but that have no current state."""
+def every_game_has_a_current_state(conn: psycopg.Connection, first: int, last: int) -> Violations:
+    """Every game of the seasons that carries an ESPN id has a current version in game_states."""
     return find_violations(conn, sql.SQL(
         "SELECT g.id, g.external_game_id, g.season, g.game_date FROM games g "
         "WHERE g.external_game_id IS NOT NULL AND g.season BETWEEN {} AND {} AND NOT EXISTS "
@@ -77,10 +80,10 @@ def season_games_without_state_violations(conn: psycopg.Connection, first: int, 
     ).format(sql.Literal(first), sql.Literal(last)))
 
 
-def history_score_disagreement_violations(conn: psycopg.Connection, first: int, last: int) -> Violations:
-    """Games of the seasons held by the history files whose final ESPN score differs from the
-    files'. The teams may be designated home differently, so the two scores are compared as a
-    pair in either order (a flipped winner with the same two scores goes unnoticed)."""
+def espn_finals_agree_with_history(conn: psycopg.Connection, first: int, last: int) -> Violations:
+    """Where the shipped history and ESPN both hold a game, ESPN's final score is the files' (the
+    files' result is the one rated; a difference is worth a look). The teams may be designated
+    home differently, so the scores are compared as a pair in either order."""
     return find_violations(conn, sql.SQL(
         "SELECT g.id, g.external_game_id, g.game_date, g.source, g.home_score AS file_home, "
         "g.away_score AS file_away, s.home_score AS espn_home, s.away_score AS espn_away "
@@ -91,26 +94,26 @@ def history_score_disagreement_violations(conn: psycopg.Connection, first: int, 
     ).format(sql.Literal(first), sql.Literal(last)))
 
 
-def edge_probability_violations(conn: psycopg.Connection) -> Violations:
-    """Model probabilities outside (0, 1)."""
+def probabilities_strictly_between_0_and_1(conn: psycopg.Connection) -> Violations:
+    """Every model probability is in (0, 1)."""
     return _check(conn, "SELECT id, ticker, side, model_probability FROM edges "
                         "WHERE NOT (model_probability > 0 AND model_probability < 1)")
 
 
-def edge_arithmetic_violations(conn: psycopg.Connection) -> Violations:
-    """Edges that are not model probability minus price minus fee, to the cent."""
+def edge_is_probability_minus_price_minus_fee(conn: psycopg.Connection) -> Violations:
+    """Every edge equals the model probability minus the price minus the fee, to the cent."""
     return _check(conn, "SELECT id, ticker, side, model_probability, execution_price, fee_per_contract, edge FROM edges "
                         "WHERE abs(edge - (model_probability - execution_price - fee_per_contract)) >= 0.005")
 
 
-def edge_game_violations(conn: psycopg.Connection) -> Violations:
-    """Edges whose game is not in the warehouse."""
+def every_edge_game_exists(conn: psycopg.Connection) -> Violations:
+    """Every edge refers to a game in the warehouse."""
     return _check(conn, "SELECT e.id, e.ticker, e.game_id FROM edges e LEFT JOIN games g ON g.id = e.game_id "
                         "WHERE g.id IS NULL")
 
 
-def position_market_violations(conn: psycopg.Connection) -> Violations:
-    """Positions on a market the warehouse has no version of."""
+def every_position_market_exists(conn: psycopg.Connection) -> Violations:
+    """Every position's market is in the warehouse."""
     return _check(conn, "SELECT p.position_key, p.ticker FROM positions p WHERE p.row_current_ind AND NOT EXISTS "
                         "(SELECT 1 FROM markets m WHERE m.ticker = p.ticker)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,8 @@ SAMPLE_SIZE = 5
 
 @dataclass(frozen=True)
 class Violations:
-    """How many keys or rows break a rule, with a few examples."""
+    """How many keys or rows break a rule, with a few examples: the one result type of every
+    data-quality rule (table invariants, market and game rules, Elo's)."""
 
     count: int
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -23,13 +25,20 @@ class Violations:
     def passed(self) -> bool:
         return self.count == 0
 
+    @classmethod
+    def of(cls, rows: Sequence[Mapping[str, Any]]) -> Violations:
+        """Violations found in Python rather than SQL: all of ``rows``, the first few kept."""
+        return cls(len(rows), [{k: _plain(v) for k, v in r.items()} for r in rows[:SAMPLE_SIZE]])
 
-def find_violations(conn: psycopg.Connection, query: sql.Composed) -> Violations:
-    """Run ``query`` (one row per violation) and keep its count and the first few rows."""
+
+def find_violations(conn: psycopg.Connection, query: sql.Composable,
+                    params: Mapping[str, Any] | None = None) -> Violations:
+    """Run ``query`` (one row per violation, with ``%(name)s`` placeholders filled from
+    ``params``) and keep its count and the first few rows."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
         rows = cursor.execute(
             sql.SQL("WITH v AS ({}) SELECT *, count(*) OVER () AS violations FROM v LIMIT {}").format(
-                query, sql.Literal(SAMPLE_SIZE))
+                query, sql.Literal(SAMPLE_SIZE)), params
         ).fetchall()
     if not rows:
         return Violations(0)

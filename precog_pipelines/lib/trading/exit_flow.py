@@ -13,28 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
 
 import psycopg
 
 from precog_pipelines.lib.trading import ledger
-from precog_pipelines.lib.trading.execution import ExitOrder, exit_order, paper_sell_fill
-from precog_pipelines.lib.trading.fees import taker_fee
-from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status
-
-
-class OrderExecutor(Protocol):
-    """Sends (or simulates) one sell order for a position's side and reports the fill."""
-
-    def is_trading(self, conn: psycopg.Connection, position: dict[str, Any]) -> bool:
-        """Whether the position's market still accepts orders."""
-
-    def best_bid(self, conn: psycopg.Connection, position: dict[str, Any]) -> tuple[Decimal, Decimal]:
-        """(bid price, bid size) of the side the position holds."""
-
-    def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
-             client_order_id: str) -> ledger.Fill | None:
-        """Execute immediately or cancel; None when nothing filled."""
+from precog_pipelines.lib.trading.execution import exit_order
+from precog_pipelines.lib.trading.executors import OrderExecutor
 
 
 class ExitNotFilled(RuntimeError):
@@ -106,33 +90,3 @@ def exit_position(
         conn.rollback()
         conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
         conn.commit()
-
-
-class PaperExecutor:
-    """Simulated fills at the warehouse's current market: what the latest snapshot shows."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self._clock = clock
-
-    def buy(self, conn: psycopg.Connection, edge: dict[str, Any], quantity: Decimal,
-            client_order_id: str) -> ledger.Fill | None:
-        """Fill at the edge's ask: the current market version's (stale edges are never bought)."""
-        price = edge["execution_price"]
-        fee = taker_fee(quantity, price, fee_multiplier(conn, edge["ticker"]))
-        return ledger.Fill(price, quantity, fee, client_order_id, None, self._clock())
-
-    def is_trading(self, conn: psycopg.Connection, position: dict[str, Any]) -> bool:
-        return market_status(conn, position["ticker"]) == "active"
-
-    def best_bid(self, conn: psycopg.Connection, position: dict[str, Any]) -> tuple[Decimal, Decimal]:
-        return held_side_bid(conn, position["ticker"], position["side"])
-
-    def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
-             client_order_id: str) -> ledger.Fill | None:
-        bid, size = self.best_bid(conn, position)
-        price = paper_sell_fill(order, bid, size)
-        if price is None:
-            return None
-        fee = taker_fee(position["quantity"], price, fee_multiplier(conn, position["ticker"]))
-        return ledger.Fill(price, position["quantity"], fee, client_order_id, None, self._clock(),
-                           order_type=order.order_type)

@@ -41,13 +41,16 @@ class Scd2Table:
     """How one SCD Type 2 table is versioned.
 
     ``tracked`` columns start a new version when they change; ``carried`` columns are stored
-    with each version (as of its start) but never start one on their own.
+    with each version (as of its start) but never start one on their own. A ``retirable`` key
+    may end without a successor (an edge that no longer exists) and come back later, so it may
+    lack a current version and have gaps between versions.
     """
 
     name: str
     business_key: tuple[str, ...]
-    tracked: tuple[str, ...]
+    tracked: tuple[str, ...] = ()
     carried: tuple[str, ...] = ()
+    retirable: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:

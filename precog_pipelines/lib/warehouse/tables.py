@@ -1,6 +1,18 @@
-"""How each SCD Type 2 table of the warehouse is versioned."""
+"""The warehouse's table registry: every SCD Type 2 table with its business key and how it is
+versioned, and every append-only table. Merges, asset checks and tests read the tables from here;
+nothing else restates a table's name or key."""
+
+from dataclasses import dataclass
 
 from precog_pipelines.lib.warehouse.scd2_merge import Scd2Table
+
+
+@dataclass(frozen=True)
+class AppendOnlyTable:
+    """A table that only ever grows: a trigger refuses UPDATE, DELETE and TRUNCATE."""
+
+    name: str
+
 
 MARKETS = Scd2Table(
     name="markets",
@@ -29,7 +41,22 @@ GAME_STATES = Scd2Table(
 EDGES = Scd2Table(
     name="edges",
     business_key=("ticker", "side", "model_id"),
+    retirable=True,
     # A new version when the edge changes: the model's probability, the price or the fee.
     tracked=("model_probability", "execution_price", "fee_per_contract", "edge", "expected_value_per_dollar"),
     carried=("market_version_id", "game_id", "team_id", "available_size", "calculation_run_id"),
 )
+
+# Revised one key at a time (lib/warehouse/scd2_merge.revise_current) rather than merged.
+POSITIONS = Scd2Table(name="positions", business_key=("position_key",))
+ACCOUNT_BALANCE = Scd2Table(name="account_balance", business_key=("account_key",))
+
+SCD2_TABLES = (MARKETS, GAME_STATES, EDGES, POSITIONS, ACCOUNT_BALANCE)
+
+# The trading ledger: what happened, never rewritten.
+TRADES = AppendOnlyTable("trades")
+POSITION_EXITS = AppendOnlyTable("position_exits")
+EXIT_ATTEMPTS = AppendOnlyTable("exit_attempts")
+SETTLEMENTS = AppendOnlyTable("settlements")
+
+LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)

@@ -1,10 +1,13 @@
 """Conversions between the URL spellings our drivers want.
 
-Users give one ``postgresql://`` URL. SQLAlchemy needs the psycopg 3 dialect named in it;
-Dagster's own storage (dagster-postgres) uses psycopg2 and wants the plain form.
+Users give one ``postgresql://`` URL (parsed with SQLAlchemy's URL type); libpq, psycopg and
+Dagster's own storage (dagster-postgres) want the plain form.
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.engine import URL, make_url
 
@@ -27,11 +30,6 @@ def _parse(url: str) -> URL:
     return parsed
 
 
-def sqlalchemy_url(url: str) -> str:
-    """The URL with SQLAlchemy's psycopg 3 dialect."""
-    return _parse(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
 def libpq_url(url: str) -> str:
     """The plain ``postgresql://`` form that libpq, psycopg2 and dagster-postgres accept."""
     return _parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -46,9 +44,34 @@ def database_name(url: str) -> str:
     return _parse(url).database or "postgres"
 
 
+def named_database(url: str) -> str | None:
+    """The database the URL names, or None when it names none (``postgresql://``)."""
+    return _parse(url).database or None
+
+
 def redacted(url: str) -> str:
     """The URL safe to print: the password replaced by ``***``."""
     try:
         return _parse(url).render_as_string(hide_password=True)
     except InvalidDatabaseUrl:
         return "<invalid database URL>"
+
+
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|sig|auth|credential", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """Any URL safe to print: the user-info password and secret-looking query values as ``***``."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    except ValueError:
+        # Unparseable: show it only when it cannot hold a user-info password.
+        return url if "@" not in url else "<unreadable URL>"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if netloc == parts.netloc and not any(_SECRET_PARAMETER.search(k) for k, _ in pairs):
+        return url  # nothing secret: shown exactly as given
+    query = urlencode([(k, "***" if _SECRET_PARAMETER.search(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
