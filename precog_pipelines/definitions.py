@@ -4,9 +4,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from precog_pipelines.lib.settings import validate_settings
+
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # A bad setting stops the code location from loading, with one line naming it, before any
+    # resource or schedule is built from it.
+    validate_settings()
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         # Our steps are short SQL and HTTP calls: running them in the run's own process saves a

@@ -10,7 +10,6 @@ import os
 
 import dagster as dg
 
-from precog_pipelines.lib.settings import validate_settings
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.sources import EspnResource, KalshiResource
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -24,8 +23,6 @@ def _from_environment(**fields: str) -> dict[str, dg.EnvVar]:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    # A bad setting stops the code location from loading, with one line naming it.
-    validate_settings()
     kalshi = KalshiResource(**_from_environment(
         environment="KALSHI_ENV", base_url="KALSHI_API_BASE_URL", api_key_id="KALSHI_API_KEY_ID",
         private_key_path="KALSHI_PRIVATE_KEY_PATH", rate_tier="KALSHI_RATE_TIER",
