@@ -16,6 +16,7 @@ from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, k
 from precog_pipelines.defs.trading.assets import positions
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import market_settlement_sensor, position_exit_sensor
+from precog_pipelines.lib.trading.halts import halt_trading, resume_trading
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.resources.trading import TradingResource
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
@@ -154,3 +155,20 @@ def test_live_mode_trades_through_the_exchange(resources, dagster_instance, rate
     assert len(fills) == len(opened) + 1
     assert exit_trade["external_order_id"].startswith("sbx-") and exit_trade["book_side"] in ("bid", "ask")
     assert demo is not None and paper == (1,)  # live trading never touches the paper account
+
+
+def test_no_entry_while_halted_and_entries_again_after_resume(resources, dagster_instance, rated_warehouse_url):
+    with connect(rated_warehouse_url) as conn:
+        halt_trading(conn, "testing the kill switch", "manual", "tester")
+    _run(INGESTION + [edges], resources, dagster_instance)
+    halted = _run([positions], resources, dagster_instance)
+
+    metadata = halted.asset_materializations_for_node("positions")[0].metadata
+    assert metadata["opened"].value == 0
+    assert "halted: testing the kill switch" in metadata["skipped"].value
+    with connect(rated_warehouse_url) as conn:
+        assert conn.execute("SELECT count(*) FROM positions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM edges_current WHERE edge > 0").fetchone()[0] > 0
+        resume_trading(conn, "tester")
+    resumed = _run([positions], resources, dagster_instance)
+    assert resumed.asset_materializations_for_node("positions")[0].metadata["opened"].value >= 2

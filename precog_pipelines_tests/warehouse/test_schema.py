@@ -184,13 +184,15 @@ def _ledger_rows(db: psycopg.Connection) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("table", ["trades", "exit_attempts", "position_exits", "settlements"])
+@pytest.mark.parametrize("table", ["trades", "exit_attempts", "position_exits", "settlements", "trading_halts"])
 def test_append_only_tables_reject_update_delete_and_truncate(db, table):
-    row_id = _ledger_rows(db)[table]
+    rows = _ledger_rows(db)
+    rows["trading_halts"] = f.insert(db, "trading_halts", {"action": "halt", "reason": "r", "source": "manual",
+                                                           "actor": "tester"})
+    row_id = rows[table]
     with pytest.raises(errors.RestrictViolation, match=f"{table} is append-only: UPDATE"):
-        db.execute(f"UPDATE {table} SET recorded_at = recorded_at WHERE id = %s"
-                   if table != "exit_attempts" else
-                   f"UPDATE {table} SET attempted_at = attempted_at WHERE id = %s", (row_id,))
+        timestamp = {"exit_attempts": "attempted_at", "trading_halts": "created_at"}.get(table, "recorded_at")
+        db.execute(f"UPDATE {table} SET {timestamp} = {timestamp} WHERE id = %s", (row_id,))
     with pytest.raises(errors.RestrictViolation, match=f"{table} is append-only: DELETE"):
         db.execute(f"DELETE FROM {table} WHERE id = %s", (row_id,))
     with pytest.raises(errors.RestrictViolation, match=f"{table} is append-only: TRUNCATE"):

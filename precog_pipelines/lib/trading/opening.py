@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.fees import taker_fee
+from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.market_data import fee_multiplier
 from precog_pipelines.lib.trading.money import ZERO, down_to_contracts
 from precog_pipelines.lib.trading.strategy import Strategy
@@ -62,6 +63,12 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_id: int, 
     conn.commit()
     report = OpeningReport()
     try:
+        state = trading_state(conn)
+        conn.commit()
+        if not state.entries_allowed:
+            # The kill switch: no entry order while halted, whatever the edges say.
+            report.skip(state.describe())
+            return report
         report.exposure_before = report.exposure_after = open_exposure(conn, strategy.id)
         with conn.cursor(row_factory=dict_row) as cursor:
             candidates = cursor.execute(_CANDIDATES, {"model_id": model_id, "min_edge": strategy.min_edge}).fetchall()

@@ -60,3 +60,6 @@ EXIT_ATTEMPTS = AppendOnlyTable("exit_attempts")
 SETTLEMENTS = AppendOnlyTable("settlements")
 
 LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
+
+# The kill switch's log: halt and resume events (lib/trading/halts.py).
+TRADING_HALTS = AppendOnlyTable("trading_halts")
