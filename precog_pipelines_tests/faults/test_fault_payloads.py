@@ -31,6 +31,12 @@ BAD_VALUES = {
     "ticker_holding_sql": ("ticker", "KX" + DROP_MARKETS, "ticker", repr("KX" + DROP_MARKETS)),
     "ticker_with_nul": ("ticker", "KXNFLGAME-25NOV09\x00-X", "ticker", repr("KXNFLGAME-25NOV09\x00-X")),
     "nul_in_title": ("title", "Lions\x00win", "title", repr("Lions\x00win")),
+    # Values the parser once took and the contract suite refused: the run then failed on its
+    # blocking check after the merge had written the batch (issue "Hardening", finding 3).
+    "negative_zero": ("yes_bid_dollars", "-0.0000", "yes_bid_dollars", "'-0.0000'"),
+    "exponent": ("yes_ask_dollars", "1E+2", "yes_ask_dollars", "'1E+2'"),
+    "leading_space": ("no_bid_dollars", " 0.5000", "no_bid_dollars", "' 0.5000'"),
+    "small_exponent": ("last_price_dollars", "5E-1", "last_price_dollars", "'5E-1'"),
 }
 
 STRANGE_TITLES = {
