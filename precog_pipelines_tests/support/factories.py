@@ -6,6 +6,7 @@ one value it is probing.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -139,6 +140,14 @@ def edge(conn: psycopg.Connection, **overrides: Any) -> dict[str, Any]:
     edge_id = insert(conn, "edges", row)
     with conn.cursor(row_factory=dict_row) as cursor:
         return cursor.execute("SELECT * FROM edges WHERE id = %s", (edge_id,)).fetchone()
+
+
+@functools.cache
+def session_start() -> datetime:
+    """A minute after its first call. The first call comes from a test that already has a
+    warehouse, so the session's migrated template, and the rows it seeds (the paper account's
+    initial balance), are older: positions opened from here on follow them."""
+    return datetime.now(timezone.utc) + timedelta(minutes=1)
 
 
 def paper_position(conn: psycopg.Connection, at: datetime) -> str:

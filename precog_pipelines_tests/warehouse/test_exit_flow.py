@@ -16,7 +16,6 @@ from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
-START = datetime.now(timezone.utc) + timedelta(minutes=1)
 
 
 def clock() -> datetime:
@@ -26,13 +25,13 @@ def clock() -> datetime:
 @pytest.fixture
 def position_key(warehouse_url):
     with connect(warehouse_url) as conn:
-        return f.paper_position(conn, START)
+        return f.paper_position(conn, f.session_start())
 
 
 def _set_bid(url: str, yes_bid: str, size: str) -> None:
     with connect(url) as conn:
         revise_current(conn, "markets", {"ticker": TICKER}, {"yes_bid": D(yes_bid), "yes_bid_size": D(size)},
-                       START + timedelta(minutes=1))
+                       f.session_start() + timedelta(minutes=1))
         conn.commit()
 
 
@@ -93,7 +92,7 @@ def test_racing_exits_of_one_position_book_it_once(warehouse_url, position_key):
 def test_a_market_that_stopped_trading_is_left_to_settle(warehouse_url, position_key):
     with connect(warehouse_url) as conn:
         revise_current(conn, "markets", {"ticker": TICKER}, {"status": "closed", "yes_bid_size": D("0")},
-                       START + timedelta(minutes=1))
+                       f.session_start() + timedelta(minutes=1))
         conn.commit()
 
     outcome = _exit(warehouse_url, position_key)

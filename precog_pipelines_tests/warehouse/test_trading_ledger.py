@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -17,11 +17,10 @@ from precog_pipelines_tests.support.factories import NOW
 
 ACCOUNTS = {"paper": ledger.PAPER_ACCOUNT}
 # Ledger versions must start after the paper account's initial balance, seeded at migration time.
-START = datetime.now(timezone.utc) + timedelta(minutes=1)
 
 
 def at(**delta) -> datetime:
-    return START + timedelta(**delta)
+    return f.session_start() + timedelta(**delta)
 
 
 def _strategy(conn):

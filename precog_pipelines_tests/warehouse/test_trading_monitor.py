@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -13,13 +13,12 @@ from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
-START = datetime.now(timezone.utc) + timedelta(minutes=1)
 
 
 @pytest.fixture
 def conn(warehouse_url):
     with connect(warehouse_url) as conn:
-        f.paper_position(conn, START)
+        f.paper_position(conn, f.session_start())
         yield conn
 
 
@@ -27,7 +26,7 @@ def _quote(conn, minutes: int, yes_bid: str) -> None:
     bid = D(yes_bid)
     revise_current(conn, "markets", {"ticker": TICKER},
                    {"yes_bid": bid, "yes_ask": bid + D("0.02"), "no_bid": D("0.98") - bid, "no_ask": 1 - bid},
-                   START + timedelta(minutes=minutes))
+                   f.session_start() + timedelta(minutes=minutes))
     conn.commit()
 
 
@@ -69,7 +68,7 @@ def test_profit_target_fires_at_the_target(conn):
 
 def test_closed_market_and_closed_position_are_not_scanned(conn):
     revise_current(conn, "markets", {"ticker": TICKER}, {"status": "closed", "yes_bid": D("0.10")},
-                   START + timedelta(minutes=5))
+                   f.session_start() + timedelta(minutes=5))
     conn.commit()
     assert _scan(conn).scanned == 0
 
