@@ -5,6 +5,7 @@ result is recorded once for the run, so every check covers all seasons of its ra
 the failing seasons in its metadata.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -13,19 +14,24 @@ import psycopg
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.assets import elo_ratings
 from precog_pipelines.defs.elo.partitions import nfl_seasons
-from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION, checks
+from precog_pipelines.lib.elo import checks
 from precog_pipelines.lib.elo.chain import chain_breaks
 from precog_pipelines.lib.elo.seasons import describe_seasons
-from precog_pipelines.lib.elo.store import EloModel, load_model
+from precog_pipelines.lib.elo.store import EloModel, active_models
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 PREVIEW_ROWS = 10
 
 
-def _model(conn: psycopg.Connection) -> EloModel:
-    """The model version the asset rates with."""
-    return load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
+def _models(conn: psycopg.Connection, league: str = "nfl") -> list[EloModel]:
+    """The model versions the asset rates with: every active one."""
+    return active_models(conn, league)
+
+
+def _per_model(conn: psycopg.Connection, find: Callable[[EloModel], list[tuple]]) -> list[tuple]:
+    """``find``'s rows for every rated version, each prefixed with the version's label."""
+    return [(model.label, *row) for model in _models(conn) for row in find(model)]
 
 
 def _preview(header: tuple[str, ...], rows: list[tuple]) -> dg.MetadataValue:
@@ -55,8 +61,8 @@ def zero_sum_per_game(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     first, last = season_range(context.partition_key_range)
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        rows = checks.unbalanced_games(pg, _model(pg).id, first, last)
-    return _violations(context, ("game_id", "net change"), rows)
+        rows = _per_model(pg, lambda model: checks.unbalanced_games(pg, model.id, first, last))
+    return _violations(context, ("model", "game_id", "net change"), rows)
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -69,8 +75,9 @@ def one_row_per_team_per_game(
     source = elo_games.source()
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        rows = checks.games_not_rated_once_per_team(pg, source.league, _model(pg).id, first, last, source.files_end)
-    return _violations(context, ("game_id", "problem"), rows)
+        rows = _per_model(pg, lambda model: checks.games_not_rated_once_per_team(
+            pg, source.league, model.id, first, last, source.files_end))
+    return _violations(context, ("model", "game_id", "problem"), rows)
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -80,8 +87,8 @@ def ratings_within_bounds(context: dg.AssetCheckExecutionContext, warehouse: War
     first, last = season_range(context.partition_key_range)
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        rows = checks.ratings_out_of_bounds(pg, _model(pg).id, first, last)
-    return _violations(context, ("game_id", "team_id", "rating_before", "rating_after"), rows)
+        rows = _per_model(pg, lambda model: checks.ratings_out_of_bounds(pg, model.id, first, last))
+    return _violations(context, ("model", "game_id", "team_id", "rating_before", "rating_after"), rows)
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -93,7 +100,7 @@ def season_brier_score_below_ceiling(
     first, last = season_range(context.partition_key_range)
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        scores = checks.season_brier_scores(pg, _model(pg).id, first, last)
+        scores = [s for model in _models(pg) for s in checks.season_brier_scores(pg, model.id, first, last)]
     failing = [s for s in scores if s.brier_score >= checks.BRIER_CEILING]
     metadata: dict[str, Any] = {
         "seasons": f"{first}..{last}",
@@ -116,12 +123,12 @@ def follows_previous_ratings(
     source = elo_games.source()
     with warehouse.begin() as conn:
         pg = conn.connection.driver_connection
-        model = _model(pg)
         inputs = source.team_inputs(pg)
-        breaks = chain_breaks(pg, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
+        breaks = [(model.label, b) for model in _models(pg, source.league) for b in chain_breaks(
+            pg, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)]
     return _violations(
         context,
-        ("team_id", "season", "game_date", "stored", "expected"),
-        [(b.team_id, b.season, b.game_date, b.stored, b.expected) for b in breaks],
-        seasons_needing_rerun=describe_seasons(b.season for b in breaks),
+        ("model", "team_id", "season", "game_date", "stored", "expected"),
+        [(label, b.team_id, b.season, b.game_date, b.stored, b.expected) for label, b in breaks],
+        seasons_needing_rerun=describe_seasons(b.season for _, b in breaks),
     )
