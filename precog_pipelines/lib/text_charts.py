@@ -29,27 +29,26 @@ def marker_strip(predicted: float, observed: float, width: int = 21) -> str:
 
 def area_chart(values: Sequence[float], height: int = 10, width: int = 72, label: str = "{:,.0f}") -> str:
     """``values`` in order as a filled area between zero and the value, ``height`` rows tall and at
-    most ``width`` columns wide (each column is the last value of its share of the points), with
-    the top, zero and bottom values labelled on the left."""
+    most ``width`` columns wide (each column is the last value of its share of the points). A
+    cell is filled when the area covers most of it; the zero line shows as ``─`` where it is
+    not; the top, zero and bottom values label the rows on the left."""
     if not values:
         return "(no points)"
     columns = min(width, len(values))
     sampled = [values[min(len(values) - 1, (i + 1) * len(values) // columns - 1)] for i in range(columns)]
     top, bottom = max(0.0, *sampled), min(0.0, *sampled)
-    span = (top - bottom) or 1.0
-    step = span / height
+    step = ((top - bottom) or 1.0) / height
+    zero = min(height - 1, int(top / step))
 
-    def row_of(value: float) -> int:
-        return min(height - 1, int((top - value) / step))
+    def filled(value: float, row: int) -> bool:
+        high = top - row * step
+        low, reach = sorted((0.0, value))
+        return min(high, reach) - max(high - step, low) > step / 2
 
-    zero = row_of(0.0) if top > 0 else 0
     labels = {0: label.format(top), zero: label.format(0.0), height - 1: label.format(bottom)}
     margin = max(len(text) for text in labels.values())
     lines = []
     for row in range(height):
-        cells = []
-        for value in sampled:
-            filled = (zero >= row >= row_of(value)) if value >= 0 else (zero <= row <= row_of(value))
-            cells.append(FULL if filled else ("─" if row == zero else " "))
-        lines.append(f"{labels.get(row, ''):>{margin}} ┤{''.join(cells)}")
+        cells = "".join(FULL if filled(v, row) else ("─" if row == zero else " ") for v in sampled)
+        lines.append(f"{labels.get(row, ''):>{margin}} ┤{cells}")
     return "\n".join(lines)

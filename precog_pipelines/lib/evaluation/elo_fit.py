@@ -103,7 +103,10 @@ def fit_elo(start: Mapping[str, Any], games: Sequence[Game[str]], initial: Mappi
                       for i, (_, step) in enumerate(FITTED_PARAMETERS)]
     result = minimize(objective, x0, method="Nelder-Mead",
                       options={"initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-8, "maxiter": 1000})
-    fitted = with_parameters(start, [significant(v) for v in result.x])
+    fitted = with_parameters(start, [significant(v) for v in result.x]) | {
+        "fitted_seasons": [first_season, last_season],
+        "fitted_parameters": [".".join(path) for path, _ in FITTED_PARAMETERS],
+    }
     start_loss, games_scored = in_sample_log_loss(start, history, initial, overrides, first_season)
     fitted_loss, _ = in_sample_log_loss(fitted, history, initial, overrides, first_season)
     return EloFit(fitted, start_loss, fitted_loss, games_scored, evaluations, first_season, last_season)
