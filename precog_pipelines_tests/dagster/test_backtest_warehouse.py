@@ -1,7 +1,8 @@
 """A backtest over the warehouse's recorded Kalshi history, through Dagster and the live
-trading code: three sandbox markets whose prices the test scripts, one stopped out, one taking
-its profit, one held to settlement, each P&L worked out by hand; and the live ledger, which
-holds an open position on one of those markets, is left exactly as it was."""
+trading code: four sandbox markets whose prices the test scripts, one stopped out, one taking
+its profit, one trailing-stopped after a rise, one held to settlement, each P&L worked out by
+hand; and the live ledger, which holds an open position on one of those markets, is left
+exactly as it was."""
 
 from __future__ import annotations
 
@@ -75,10 +76,10 @@ def test_backtest_replays_recorded_markets_through_the_live_code(rated_warehouse
     world = sandbox.describe_world()["games"]
     home_p = _home_probabilities(url, world)
 
-    # Three games played at once; in each, the team the model prefers is offered at 20 cents
+    # Four games played at once; in each, the team the model prefers is offered at 20 cents
     # under the model's price (every other book is empty, so nothing else trades).
     chosen = {}
-    for game in world[:3]:
+    for game in world[:4]:
         favourite = game["home"] if home_p[game["event_ticker"]] >= 0.5 else game["away"]
         p = home_p[game["event_ticker"]] if favourite == game["home"] else 1 - home_p[game["event_ticker"]]
         chosen[game["event_ticker"]] = (game, favourite, (Decimal(repr(p)) - Decimal("0.20")).quantize(
@@ -94,12 +95,19 @@ def test_backtest_replays_recorded_markets_through_the_live_code(rated_warehouse
     _observe(resources, url, start)
 
     # Five minutes later, before any kickoff: the first falls through its stop, the second
-    # reaches its target, the third rises a little (no rule fires). Asks leave the book (0.99).
-    (stopped, stopped_ask), (target, target_ask), (riding, riding_ask) = held.items()
-    exits = {stopped: stopped_ask - Decimal("0.12"), target: target_ask + Decimal("0.21")}
-    for ticker, bid in (*exits.items(), (riding, riding_ask + Decimal("0.05"))):
+    # reaches its target, the third rises a little and the fourth by 15 cents (no rule fires
+    # for these two). Asks leave the book (0.99).
+    (stopped, stopped_ask), (target, target_ask), (riding, riding_ask), (trailed, trailed_ask) = held.items()
+    exits = {stopped: stopped_ask - Decimal("0.12"), target: target_ask + Decimal("0.21"),
+             trailed: trailed_ask + Decimal("0.04")}
+    for ticker, bid in ((stopped, exits[stopped]), (target, exits[target]), (riding, riding_ask + Decimal("0.05")),
+                        (trailed, trailed_ask + Decimal("0.15"))):
         sandbox.set_quotes(ticker, yes_bid=bid, yes_ask="0.99")
     sandbox.set_time(start + timedelta(minutes=5))
+    _observe(resources, url, sandbox.now())
+    # Two minutes on, the fourth gives back 11 of its 15 cents: more than the 10-cent trailing stop.
+    sandbox.set_quotes(trailed, yes_bid=exits[trailed], yes_ask="0.99")
+    sandbox.set_time(start + timedelta(minutes=7))
     _observe(resources, url, sandbox.now())
 
     # The live ledger holds an open paper position on the market the backtest holds to the end.
@@ -140,7 +148,8 @@ def test_backtest_replays_recorded_markets_through_the_live_code(rated_warehouse
         if ticker in exits:
             bid = exits[ticker]
             pnl = quantity * bid - _fee(quantity, bid) - (quantity * ask + fee)
-            expected[ticker] = ("stop_loss" if ticker == stopped else "profit_target", quantity, ask, fee, bid, pnl)
+            rule = {stopped: "stop_loss", target: "profit_target", trailed: "trailing_stop"}[ticker]
+            expected[ticker] = (rule, quantity, ask, fee, bid, pnl)
         else:
             payout = Decimal(1) if riding_game["winner"] == riding_team else Decimal(0)
             expected[ticker] = ("settlement", quantity, ask, fee, payout, quantity * payout - (quantity * ask + fee))
@@ -151,10 +160,10 @@ def test_backtest_replays_recorded_markets_through_the_live_code(rated_warehouse
             "WHERE backtest_run_id = %s", (run[0],))}
     assert trades == expected
     total = sum(e[-1] for e in expected.values())
-    assert run[1:5] == ("warehouse", 3, sum(1 for e in expected.values() if e[-1] > 0), total)
+    assert run[1:5] == ("warehouse", 4, sum(1 for e in expected.values() if e[-1] > 0), total)
     assert run[5]["still_open"] == 0 and run[5]["markets"] == 14 and run[5]["unfilled_exits"] == 0
     metadata = materialization_metadata(result, "strategy_backtests")
-    assert f"| {run[0]} | default_paper:1.0 | elo_nfl:1.0 | warehouse | 2025-2025 | 3 |" in metadata["backtests"]
+    assert f"| {run[0]} | default_paper:1.0 | elo_nfl:1.0 | warehouse | 2025-2025 | 4 |" in metadata["backtests"]
 
 
 def test_the_backtest_session_refuses_to_run_unless_every_ledger_name_is_its_own(warehouse_url):
