@@ -47,6 +47,7 @@ setup(
         "requests>=2.32,<3",
         "cryptography>=43,<51",
         "great-expectations>=1.24,<2",
+        "scipy>=1.11,<2",  # Nelder-Mead for `precog model fit-elo`
         "pgserver>=0.1.4,<0.2",
         "click>=8.1,<9",
         "tenacity>=9,<10",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from precog_pipelines.cli.backtest import backtest
 from precog_pipelines.cli.db import db
 from precog_pipelines.cli.dev import dev, env
 from precog_pipelines.cli.elo import elo
 from precog_pipelines.cli.kalshi import kalshi
+from precog_pipelines.cli.model import model
 from precog_pipelines.cli.sandbox import sandbox
 from precog_pipelines.lib.settings import SettingError, validate_settings
 
@@ -28,6 +30,8 @@ precog.add_command(env)
 precog.add_command(kalshi)
 precog.add_command(sandbox)
 precog.add_command(elo)
+precog.add_command(model)
+precog.add_command(backtest)
 
 
 def main() -> None:

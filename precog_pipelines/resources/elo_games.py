@@ -16,8 +16,8 @@ class EloGameSourceResource(dg.ConfigurableResource):
 
     history_dir: str | None = Field(
         default=None,
-        description="Folder with games_1920_2020.csv, games_2021_2025.csv, initial_elos.csv and "
-        "season_overrides.csv (empty or unset: the files shipped in the package).",
+        description="Folder with games_1920_2020.csv, games_2021_2025.csv, initial_elos.csv, "
+        "season_overrides.csv and closing_lines_1979_2025.csv (empty or unset: the files shipped in the package).",
     )
 
     def source(self) -> GameSource:

@@ -96,7 +96,8 @@ def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch):
 
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",
-                   "elo_ratings", "edges", "positions", "account_balance"}
+                   "elo_ratings", "edges", "positions", "account_balance", "closing_lines", "model_evaluation",
+                   "strategy_backtests"}
 
 
 def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
@@ -122,7 +123,7 @@ def test_every_asset_has_a_description_owner_kinds_and_group(definitions):
         assert node.description and len(node.description) > 80, name
         assert node.owners == ["team:precog"], name
         assert {"postgres", "python"} <= set(node.kinds), name
-        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading"}, name
+        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading", "evaluation"}, name
 
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")

@@ -6,12 +6,11 @@ import dagster as dg
 
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.partitions import nfl_seasons
-from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS, RatingRun, rate_seasons
 from precog_pipelines.lib.elo.report import SeasonReport, forecasts, season_reports
 from precog_pipelines.lib.elo.scoring import brier_score, log_loss
 from precog_pipelines.lib.elo.seasons import describe_seasons
-from precog_pipelines.lib.elo.store import team_codes
+from precog_pipelines.lib.elo.store import active_models, team_codes
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -36,8 +35,10 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 def elo_ratings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, elo_games: EloGameSourceResource
 ) -> dg.MaterializeResult:
-    """Table ``elo_rating_history``: one row per team per final game under model ``elo_nfl``
-    v1.0 (FiveThirtyEight's classic NFL Elo): the rating before the game (after any
+    """Table ``elo_rating_history``: one row per team per final game under every NFL Elo version
+    ``probability_models`` marks active (out of the box only ``elo_nfl`` v1.0, FiveThirtyEight's
+    classic NFL Elo; inactive versions such as the candidate v2.0 are rated by
+    ``model_evaluation`` when it scores them): the rating before the game (after any
     season-start reversion), after it, and the pre-game win probability.
 
     Games come from the NFL history shipped in the package through its last day, 2025-09-29
@@ -46,27 +47,40 @@ def elo_ratings(
     warehouse after that day. A game both know is one ``games`` row; the files' result counts.
     A run starts from the stored ratings at the end of the season before its range and
     replaces the range's rows in one transaction; when the range reaches the latest season
-    with games it also sets ``teams.current_elo_rating``.
+    with games it also sets ``teams.current_elo_rating`` (from the newest active version).
 
     Each season's partition shows its games, Brier score and log loss of its pre-game
-    probabilities, its top and bottom five teams and a chart of every team's season.
+    probabilities, its top and bottom five teams and a chart of every team's season (of the
+    newest active version; the others' scores are listed under their labels).
     """
     first, last = season_range(context.partition_key_range)
+    source = elo_games.source()
     try:
         with warehouse.connection() as pg:
-            run = rate_seasons(pg, elo_games.source(), NFL_MODEL_NAME, NFL_MODEL_VERSION, first, last)
+            models = active_models(pg, source.league)
+            runs = [rate_seasons(pg, source, model.name, model.version, first, last,
+                                 update_current_ratings=model is models[-1]) for model in models]
+            run = runs[-1]
             codes = team_codes(pg, {t for r in run.rated for t in (r.game.team1, r.game.team2)})
     except ELO_INPUT_ERRORS as exc:
         # Bad input or a missing earlier season: the message says what to fix; nothing was written.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    if run.seasons_needing_rerun:
-        context.log.warning(
-            f"ratings of seasons {describe_seasons(run.seasons_needing_rerun)} were replayed from the ratings "
-            f"this run replaced and no longer follow from them; rematerialize those partitions"
-        )
-    for report in season_reports(run.rated, range(first, last + 1), codes.__getitem__):
-        context.add_asset_metadata(_season_metadata(report), partition_key=str(report.season))
-    return dg.MaterializeResult(metadata=_run_metadata(run))
+    for other in runs:
+        if other.seasons_needing_rerun:
+            context.log.warning(
+                f"{other.model.label} ratings of seasons {describe_seasons(other.seasons_needing_rerun)} were "
+                "replayed from the ratings this run replaced and no longer follow from them; rematerialize "
+                "those partitions"
+            )
+    seasons = range(first, last + 1)
+    others = [(other.model.label, season_reports(other.rated, seasons, codes.get)) for other in runs[:-1]]
+    for index, report in enumerate(season_reports(run.rated, seasons, codes.__getitem__)):
+        metadata = _season_metadata(report)
+        for label, reports in others:
+            metadata |= {f"{label} brier_score": reports[index].brier_score,
+                         f"{label} log_loss": reports[index].log_loss}
+        context.add_asset_metadata(metadata, partition_key=str(report.season))
+    return dg.MaterializeResult(metadata=_run_metadata(run) | {"model": ", ".join(r.model.label for r in runs)})
 
 
 def _season_metadata(report: SeasonReport) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Invariants of the Elo rating history, checked per season partition.
+"""Invariants of the Elo rating history, checked per season partition, for every active model
+version.
 
 In Dagster 1.13 a check in a single-run backfill receives the whole partition range and its
 result is recorded once for the run, so every check covers all seasons of its range and names
 the failing seasons in its metadata.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -14,18 +16,20 @@ from precog_pipelines.core.checks import violations_result
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.assets import elo_ratings
 from precog_pipelines.defs.elo.partitions import nfl_seasons
-from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION, checks
+from precog_pipelines.lib.elo import checks
 from precog_pipelines.lib.elo.chain import chain_breaks
 from precog_pipelines.lib.elo.seasons import describe_seasons
-from precog_pipelines.lib.elo.store import EloModel, load_model
+from precog_pipelines.lib.elo.store import EloModel, active_models
 from precog_pipelines.lib.quality.violations import Violations
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 
-def _model(conn: psycopg.Connection) -> EloModel:
-    """The model version the asset rates with."""
-    return load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
+def _per_model(conn: psycopg.Connection, find: Callable[[EloModel], Violations], league: str = "nfl") -> Violations:
+    """``find``'s violations for every active version, each example labelled with its version."""
+    found = [(model.label, find(model)) for model in active_models(conn, league)]
+    return Violations(sum(v.count for _, v in found),
+                      [{"model": label, **sample} for label, v in found for sample in v.samples])
 
 
 def _seasons_result(context: dg.AssetCheckExecutionContext, found: Violations, **extra: Any) -> dg.AssetCheckResult:
@@ -39,7 +43,7 @@ def zero_sum_per_game(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     """Elo is zero-sum: in every game the two teams' rating changes cancel (within 1e-6)."""
     first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        return _seasons_result(context, checks.unbalanced_games(conn, _model(conn).id, first, last))
+        return _seasons_result(context, _per_model(conn, lambda m: checks.unbalanced_games(conn, m.id, first, last)))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -51,8 +55,8 @@ def one_row_per_team_per_game(
     first, last = season_range(context.partition_key_range)
     source = elo_games.source()
     with warehouse.connection() as conn:
-        return _seasons_result(context, checks.games_not_rated_once_per_team(
-            conn, source.league, _model(conn).id, first, last, source.files_end))
+        return _seasons_result(context, _per_model(conn, lambda m: checks.games_not_rated_once_per_team(
+            conn, source.league, m.id, first, last, source.files_end), source.league))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -61,7 +65,7 @@ def ratings_within_bounds(context: dg.AssetCheckExecutionContext, warehouse: War
     diverged (the best and worst NFL teams ever sit well inside)."""
     first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        return _seasons_result(context, checks.ratings_out_of_bounds(conn, _model(conn).id, first, last))
+        return _seasons_result(context, _per_model(conn, lambda m: checks.ratings_out_of_bounds(conn, m.id, first, last)))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
@@ -72,7 +76,7 @@ def season_brier_score_below_ceiling(
     score of always saying 50%: a model doing worse than a coin flip is broken."""
     first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        scores = checks.season_brier_scores(conn, _model(conn).id, first, last)
+        scores = [s for model in active_models(conn, "nfl") for s in checks.season_brier_scores(conn, model.id, first, last)]
     failing = [s for s in scores if s.brier_score >= checks.BRIER_CEILING]
     metadata: dict[str, Any] = {
         "seasons": f"{first}..{last}",
@@ -94,12 +98,12 @@ def follows_previous_ratings(
     first, last = season_range(context.partition_key_range)
     source = elo_games.source()
     with warehouse.connection() as conn:
-        model = _model(conn)
         inputs = source.team_inputs(conn)
-        breaks = chain_breaks(conn, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
-    return _seasons_result(
-        context,
-        Violations.of([{"team_id": b.team_id, "season": b.season, "game_date": b.game_date, "stored": b.stored,
-                        "expected": b.expected} for b in breaks]),
-        seasons_needing_rerun=describe_seasons(b.season for b in breaks),
-    )
+
+        def breaks_of(model: EloModel) -> Violations:
+            breaks = chain_breaks(conn, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
+            return Violations.of([{"team_id": b.team_id, "season": b.season, "game_date": b.game_date,
+                                   "stored": b.stored, "expected": b.expected} for b in breaks])
+
+        found = _per_model(conn, breaks_of, source.league)
+    return _seasons_result(context, found, seasons_needing_rerun=describe_seasons(s["season"] for s in found.samples))

@@ -6,9 +6,9 @@ from pydantic import Field
 
 from precog_pipelines.core.automation import UPSTREAM_CHECKED
 from precog_pipelines.core.metadata import markdown_table
-from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION
-from precog_pipelines.lib.elo.store import load_model
+from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.opening import open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.strategy import load_strategy
@@ -54,23 +54,28 @@ class PositionsConfig(dg.Config):
           automation_condition=UPSTREAM_CHECKED, pool="trading")
 def positions(context: dg.AssetExecutionContext, config: PositionsConfig, warehouse: WarehouseResource,
               trading: TradingResource) -> dg.MaterializeResult:
-    """Table `positions`, SCD Type 2 by position key: opens a position for each current edge at or
-    above the strategy's minimum edge, best first, within its exposure limit and one per game;
-    records the entry trade (append-only) and the cash paid. Paper trading (the default) fills
-    at the current executable price; live trading (PRECOG_TRADING_MODE=live) sends an
-    immediate-or-cancel order to Kalshi, to the demo exchange unless KALSHI_ENV=prod. Exits and
-    settlements close positions later (position_exit_job, settlement_job)."""
+    """Table `positions`, SCD Type 2 by position key: opens a position for each current edge of an
+    active model version at or above the strategy's minimum edge, best first, within its exposure
+    limit and one per game; records the entry trade (append-only) and the cash paid. Paper
+    trading (the default) fills at the current executable price; live trading
+    (PRECOG_TRADING_MODE=live) sends an immediate-or-cancel order to Kalshi, to the demo exchange
+    unless KALSHI_ENV=prod. Exits and settlements close positions later (position_exit_job,
+    settlement_job)."""
     with warehouse.connection() as conn, trading.executor() as executor:
         executor.sync_balance(conn, trading.account, utc_now())
         strategy = load_strategy(conn, name=config.strategy)
-        model = load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION)
+        try:
+            models = active_models(conn, LEAGUE)
+        except EloModelNotFound as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         conn.commit()
-        report = open_positions(conn, strategy, model.id, executor, trading.trading_mode, trading.account,
-                                utc_now)
+        report = open_positions(conn, strategy, [model.id for model in models], executor, trading.trading_mode,
+                                trading.account, utc_now)
         summary = strategy_summary(conn, strategy.id)
     context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
     return dg.MaterializeResult(metadata={
         "strategy": f"{strategy.name} v{strategy.version}",
+        "models": ", ".join(model.label for model in models),
         "trading_mode": trading.trading_mode,
         "opened": len(report.opened),
         "opened_positions": markdown_table([{"position": key} for key in report.opened]),

@@ -6,7 +6,8 @@ by season, ``store`` writes teams, games and ratings, ``rating_run`` ties these 
 range of seasons, ``checks`` and ``chain`` hold the invariants, ``report`` the summaries.
 """
 
-# The model version the NFL pipeline rates with; a retuned model is a new version row in
-# probability_models and a change here.
+# FiveThirtyEight's model as the spec states it: the default of `precog elo replay`. The
+# pipeline itself rates with, and computes edges for, the versions probability_models marks
+# active (store.active_models); a retuned model is a new version row, not a change here.
 NFL_MODEL_NAME = "elo_nfl"
 NFL_MODEL_VERSION = "1.0"

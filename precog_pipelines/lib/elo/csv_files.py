@@ -1,4 +1,4 @@
-"""FiveThirtyEight's NFL files: games, initial ratings, season overrides; and replay output.
+"""The shipped NFL files: games, initial ratings, season overrides, closing lines; and replay output.
 
 Every malformed value stops the read with an error naming the file, line, field and value,
 so a bad row is fixed at the source instead of silently skewing a century of ratings.
@@ -10,7 +10,9 @@ import csv
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +21,8 @@ from precog_pipelines.lib.elo.engine import Game, RatedGame
 GAMES_COLUMNS = ("date", "season", "neutral", "playoff", "team1", "team2", "score1", "score2")
 INITIAL_COLUMNS = ("team", "elo")
 OVERRIDE_COLUMNS = ("team", "season", "elo")
+CLOSING_LINE_COLUMNS = ("date", "season", "team1", "team2", "favorite", "spread_favorite", "over_under")
+PICK = "PICK"
 REPLAY_COLUMNS = ("date", "season", "team1", "team2", "elo1_pre", "elo2_pre", "elo_prob1", "elo1_post", "elo2_post")
 
 _TEAM_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,3}$")
@@ -88,6 +92,22 @@ def _rating(value: str) -> float:
     if not math.isfinite(rating) or rating <= 0:
         raise _Invalid("is not a positive rating")
     return rating
+
+
+def _points(value: str) -> Decimal:
+    """A point spread or total: a number of points with at most one decimal, below 100 in size."""
+    try:
+        points = Decimal(value)
+    except InvalidOperation:
+        raise _Invalid("is not a number of points") from None
+    if not points.is_finite() or points != points.quantize(Decimal("0.1")) or abs(points) >= 100:
+        raise _Invalid("is not a number of points with at most one decimal, below 100")
+    return points
+
+
+def _favorite(value: str) -> str:
+    """The team the line favours, or PICK when it favours neither."""
+    return value if value == PICK else _team(value)
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -213,3 +233,45 @@ def write_replay(path: Path, rated: Iterable[RatedGame[Any]]) -> int:
                              repr(r.elo1_pre), repr(r.elo2_pre), repr(r.prob1), repr(r.elo1_post), repr(r.elo2_post)))
             count += 1
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingLine:
+    """A game's closing point spread, from team1's (the home team's) side."""
+
+    date: date
+    season: int
+    team1: str
+    team2: str
+    home_spread: Decimal  # team1's line: -3 when team1 is favoured by 3 points, 0 for a pick'em
+    over_under: Decimal | None
+
+    @property
+    def expected_home_margin(self) -> float:
+        """The margin the line expects team1 to win by."""
+        return float(-self.home_spread)
+
+
+def read_closing_lines(path: Path) -> list[ClosingLine]:
+    """The closing-lines file (``CLOSING_LINE_COLUMNS``); a game listed twice is refused."""
+    lines: list[ClosingLine] = []
+    seen: dict[tuple[date, frozenset], int] = {}
+    for line, row in _rows(path, CLOSING_LINE_COLUMNS):
+        day, season = _field(path, line, row, "date", _date), _field(path, line, row, "season", _season)
+        team1, team2 = _field(path, line, row, "team1", _team), _field(path, line, row, "team2", _team)
+        favorite = _field(path, line, row, "favorite", _favorite)
+        spread = _field(path, line, row, "spread_favorite", _points)
+        total = row.get("over_under")
+        over_under = _field(path, line, row, "over_under", _points) if total and total.strip() else None
+        if favorite not in (team1, team2, PICK):
+            raise CsvInputError(f"{path} line {line}: field 'favorite' value {favorite!r} is neither team1 {team1!r}, "
+                                f"team2 {team2!r} nor {PICK}")
+        if spread > 0 or (favorite == PICK and spread != 0):
+            raise CsvInputError(f"{path} line {line}: field 'spread_favorite' value '{spread}' must be negative "
+                                f"(the favourite's line), or 0 for {PICK}")
+        first = seen.setdefault((day, frozenset((team1, team2))), line)
+        if first != line:
+            raise CsvInputError(f"{path} line {line}: game {day} {team1}-{team2} is already listed at line {first}")
+        home_spread = spread if favorite == team1 else -spread if favorite == team2 else Decimal(0)
+        lines.append(ClosingLine(day, season, team1, team2, home_spread + 0, over_under))
+    return lines

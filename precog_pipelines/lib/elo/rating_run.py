@@ -30,8 +30,8 @@ from precog_pipelines.lib.elo.store import (
     record_historical_games,
     replace_ratings,
     state_before,
-    update_current_ratings,
 )
+from precog_pipelines.lib.elo.store import update_current_ratings as store_current_ratings
 
 # The schema's bounds on games.season: "every season" means this range.
 EARLIEST_SEASON, LATEST_SEASON = 1869, 2200
@@ -72,8 +72,14 @@ def rate_seasons(
     model_version: str,
     first_season: int,
     last_season: int,
+    *,
+    update_current_ratings: bool = True,
 ) -> RatingRun:
-    """Replay seasons ``first..last`` and store their ratings (the caller commits)."""
+    """Replay seasons ``first..last`` and store their ratings (the caller commits).
+
+    ``teams.current_elo_rating`` holds one version's ratings: pass ``update_current_ratings=False``
+    when rating any other version (a second active one, or a candidate being evaluated).
+    """
     started = time.perf_counter()
     # Read the files first, so that their time is not counted as database time.
     _ = source.games, source.initial_ratings, source.overrides
@@ -106,7 +112,7 @@ def rate_seasons(
         # asset checks that follow take seconds instead of milliseconds.
         conn.execute("ANALYZE games, elo_rating_history")
     is_latest = not source.seasons_with_games(conn, last_season + 1, LATEST_SEASON)
-    current_updated = update_current_ratings(conn, state) if is_latest else 0
+    current_updated = store_current_ratings(conn, state) if is_latest and update_current_ratings else 0
     later_breaks = chain_breaks(
         conn, model.id, model.config, inputs.initial_ratings, inputs.overrides, last_season + 1, LATEST_SEASON
     )

@@ -33,3 +33,19 @@ def first_season_to_rerate(changed: Iterable[int], rated: set[int], earliest: in
     if first is None:
         return None
     return first if first == earliest or set(range(earliest, first)) <= rated else earliest
+
+
+class SeasonRangeError(ValueError):
+    """A season range is not FIRST-LAST with FIRST <= LAST."""
+
+
+def parse_season_range(text: str) -> tuple[int, int]:
+    """``1979-2025`` (or one season, ``2015``) as (first, last); errors name the value."""
+    first, dash, last = text.strip().partition("-")
+    try:
+        seasons = (int(first), int(last) if dash else int(first))
+    except ValueError:
+        raise SeasonRangeError(f"seasons {text!r} is not FIRST-LAST (for example 1979-2025)") from None
+    if seasons[0] > seasons[1]:
+        raise SeasonRangeError(f"seasons {text!r}: the first season is after the last")
+    return seasons

@@ -45,6 +45,7 @@ GAMES_FILES = (
 HISTORY_SOURCES = tuple(f.source for f in GAMES_FILES)
 INITIAL_RATINGS_FILE = "initial_elos.csv"
 OVERRIDES_FILE = "season_overrides.csv"
+CLOSING_LINES_FILE = "closing_lines_1979_2025.csv"
 
 
 def shipped_history_dir() -> Path:
@@ -90,6 +91,11 @@ class GameSource:
     def overrides(self) -> dict[tuple[str, int], float]:
         """Season-start ratings replacing the reversion, by (FiveThirtyEight code, season)."""
         return csv_files.read_overrides(self.history_dir / OVERRIDES_FILE)
+
+    @cached_property
+    def closing_lines(self) -> list[csv_files.ClosingLine]:
+        """The closing point spreads of the history's games (1979 onwards), in file order."""
+        return csv_files.read_closing_lines(self.history_dir / CLOSING_LINES_FILE)
 
     @property
     def files_end(self) -> date:

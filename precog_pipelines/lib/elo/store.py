@@ -61,6 +61,11 @@ class EloModel:
         """``elo_nfl v1.0``: how messages and metadata name the version."""
         return f"{self.name} v{self.version}"
 
+    @property
+    def key(self) -> str:
+        """``elo_nfl:1.0``: how the command line and evaluation tables name the version."""
+        return f"{self.name}:{self.version}"
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedGame:
@@ -68,6 +73,37 @@ class RecordedGame:
 
     game_id: int
     game: Game[int]
+
+
+def parse_model_key(key: str) -> tuple[str, str]:
+    """``elo_nfl:1.0`` as ``("elo_nfl", "1.0")``; a malformed key is refused naming it."""
+    name, colon, version = key.partition(":")
+    if not colon or not name or not version:
+        raise EloModelNotFound(f"model {key!r} is not NAME:VERSION (for example elo_nfl:1.0)")
+    return name, version
+
+
+# Versions in a stable order: by name, then by version number (1.10 after 1.9).
+_ELO_VERSIONS = """
+SELECT model_name, model_version FROM probability_models
+ WHERE model_type = 'elo' AND league = %(league)s AND (is_active OR NOT %(active_only)s)
+ ORDER BY model_name, string_to_array(model_version, '.')::int[]
+"""
+
+
+def elo_models(conn: psycopg.Connection, league: str, *, active_only: bool = False) -> list[EloModel]:
+    """Every Elo model version of ``league`` (only the active ones with ``active_only``)."""
+    rows = conn.execute(_ELO_VERSIONS, {"league": league, "active_only": active_only}).fetchall()
+    return [load_model(conn, name, version) for name, version in rows]
+
+
+def active_models(conn: psycopg.Connection, league: str) -> list[EloModel]:
+    """The versions ``probability_models`` marks active: the ones edges are computed for."""
+    models = elo_models(conn, league, active_only=True)
+    if not models:
+        raise EloModelNotFound(f"probability_models has no active elo model for {league}; "
+                               "set is_active on the version to use")
+    return models
 
 
 def load_model(conn: psycopg.Connection, name: str, version: str) -> EloModel:

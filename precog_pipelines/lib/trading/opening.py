@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +24,7 @@ _CANDIDATES = """
 SELECT e.*, m.event_ticker
   FROM edges_current e
   JOIN markets m ON m.id = e.market_version_id AND m.row_current_ind AND m.status = 'active'
- WHERE e.model_id = %(model_id)s AND e.edge >= %(min_edge)s
+ WHERE e.model_id = ANY(%(model_ids)s) AND e.edge >= %(min_edge)s
  ORDER BY e.edge DESC, e.ticker, e.side
 """
 
@@ -54,11 +54,17 @@ def open_exposure(conn: psycopg.Connection, strategy_id: int) -> Decimal:
     ).fetchone()[0]
 
 
-def open_positions(conn: psycopg.Connection, strategy: Strategy, model_id: int, executor: BuyExecutor,
+def contracts_for_stake(stake: Decimal, price: Decimal, fee_per_contract: Decimal, available: Decimal) -> Decimal:
+    """Contracts a stake buys at ``price`` plus the edge's fee per contract, capped by the resting size."""
+    return min(down_to_contracts(stake / (price + fee_per_contract)), available)
+
+
+def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequence[int], executor: BuyExecutor,
                    trading_mode: str, account: str, clock: Callable[[], datetime]) -> OpeningReport:
-    """Buy the best edges at or above the strategy's minimum until its exposure limit; at most one
-    open position per game (its markets are two sides of one outcome). Each position opens in its
-    own transaction; the strategy's lock keeps two runs from spending one limit twice."""
+    """Buy the best edges of the given model versions (the active ones) at or above the strategy's
+    minimum until its exposure limit; at most one open position per game (its markets are two
+    sides of one outcome, and two models' edges on one market are one bet). Each position opens in
+    its own transaction; the strategy's lock keeps two runs from spending one limit twice."""
     conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"precog.open.{strategy.id}",))
     conn.commit()
     report = OpeningReport()
@@ -71,7 +77,8 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_id: int, 
             return report
         report.exposure_before = report.exposure_after = open_exposure(conn, strategy.id)
         with conn.cursor(row_factory=dict_row) as cursor:
-            candidates = cursor.execute(_CANDIDATES, {"model_id": model_id, "min_edge": strategy.min_edge}).fetchall()
+            candidates = cursor.execute(_CANDIDATES, {"model_ids": list(model_ids),
+                                                      "min_edge": strategy.min_edge}).fetchall()
         held_events = {row[0] for row in conn.execute(
             "SELECT DISTINCT t.event_ticker FROM positions p JOIN market_tickers t ON t.ticker = p.ticker "
             "WHERE p.strategy_id = %s AND p.row_current_ind AND p.status = 'open'", (strategy.id,))}
@@ -81,8 +88,8 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_id: int, 
                 report.skip("already holding this game")
                 continue
             price = edge["execution_price"]
-            quantity = min(down_to_contracts(strategy.stake_per_trade / (price + edge["fee_per_contract"])),
-                           edge["available_size"])
+            quantity = contracts_for_stake(strategy.stake_per_trade, price, edge["fee_per_contract"],
+                                           edge["available_size"])
             if quantity < 1:
                 report.skip("stake buys less than one contract")
                 continue

@@ -78,8 +78,18 @@ def parse_strategy(strategy_id: int, name: str, version: str, config: Mapping[st
     )
 
 
-def load_strategy(conn: Any, strategy_id: int | None = None, name: str | None = None) -> Strategy:
-    """A strategy version by id, or the newest active version of ``name``."""
+def load_strategy(conn: Any, strategy_id: int | None = None, name: str | None = None,
+                  version: str | None = None) -> Strategy:
+    """A strategy version by id, ``name`` at ``version`` (active or not), or the newest active
+    version of ``name``."""
+    if version is not None:
+        row = conn.execute(
+            "SELECT id, strategy_name, strategy_version, config FROM strategies "
+            "WHERE strategy_name = %s AND strategy_version = %s", (name, version),
+        ).fetchone()
+        if row is None:
+            raise StrategyConfigError(f"no strategy {name!r} version {version!r}")
+        return parse_strategy(*row)
     if strategy_id is not None:
         row = conn.execute(
             "SELECT id, strategy_name, strategy_version, config FROM strategies WHERE id = %s", (strategy_id,)
