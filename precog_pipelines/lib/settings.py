@@ -140,8 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRECOG_HTTP_USER_AGENT", "", "User-Agent of the Kalshi and ESPN clients (ESPN refuses browser-like "
             "and empty ones).", shown_default="`precog-pipelines/<version> (+<project URL>) python-requests/<version>`"),
     Setting("PRECOG_ELO_HISTORY_DIR", "", "Folder replacing the shipped `games_1920_2020.csv`, "
-            "`games_2021_2025.csv`, `initial_elos.csv` and `season_overrides.csv` (same names and columns), read "
-            "by `elo_ratings`.", code_location=True, shown_default="empty: the NFL history shipped in the package",
+            "`games_2021_2025.csv`, `initial_elos.csv`, `season_overrides.csv` and `closing_lines_1979_2025.csv` "
+            "(same names and columns), read by `elo_ratings`, `closing_lines`, `model_evaluation` and "
+            "`strategy_backtests`.", code_location=True, shown_default="empty: the NFL history shipped in the package",
             check=_folder),
     Setting("PRECOG_DATA", "sandbox", "What `precog dev` reads: `sandbox` (the local exchange) or `live` (Kalshi "
             "per `KALSHI_*`, and ESPN).", choices=("sandbox", "live")),
