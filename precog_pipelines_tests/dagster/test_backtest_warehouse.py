@@ -14,8 +14,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_series
-from precog_pipelines.lib.ingest.espn_store import ingest_scoreboards
+from precog_pipelines.lib.ingest.espn_store import espn_team_ids, game_state_ingestion, scoreboard_events
 from precog_pipelines.lib.ingest.kalshi_store import merge_markets
+from precog_pipelines.lib.ingest.pipeline import ingest
 from precog_pipelines.lib.kalshi import parse_market
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.strategy import load_strategy
@@ -38,7 +39,8 @@ def _observe(resources: dict, url: str, at: datetime) -> None:
         board = espn.scoreboard_payload()
     with connect(url) as conn:
         merge_markets(conn, markets, at)
-        ingest_scoreboards(conn, [board], at, "test")
+        report = ingest(conn, game_state_ingestion(espn_team_ids(conn)), scoreboard_events([board]), at, "test")
+        assert report.stored, report.contract
 
 
 def _ledger(url: str) -> dict[str, list]:
