@@ -233,7 +233,7 @@ def test_model_version_is_unique(db):
 
 
 def test_seeded_elo_model_carries_the_spec_parameters(db):
-    config = db.execute("SELECT config FROM probability_models WHERE model_name = 'elo_nfl'").fetchone()[0]
+    config = db.execute("SELECT config FROM probability_models WHERE model_name = 'elo_nfl' AND model_version = '1.0'").fetchone()[0]
     assert (config["k_factor"], config["home_field_advantage"], config["reversion_mean"]) == (20, 65, 1505)
 
 
