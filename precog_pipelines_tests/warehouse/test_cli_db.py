@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from precog_pipelines.lib.warehouse import migrations
 from precog_pipelines.lib.warehouse.server import connect
 
@@ -131,3 +133,35 @@ def test_a_migration_that_is_not_utf8_is_refused_in_one_line(warehouse_url, tmp_
     assert result.stderr == ("Error: migration 9000_latin1.sql is not UTF-8 (byte 0xe9 at offset 16, line 1); "
                              "save it as UTF-8\n")
     assert _ledger_versions(warehouse_url) == ledger
+
+
+# ---- a password in the URL's query string -----------------------------------------------------------
+
+QUERY_PASSWORD = "hunter2-in-the-query"
+
+
+def _with_query_password(url: str) -> str:
+    return f"{url}?password={QUERY_PASSWORD}&application_name=precog"
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_db_status_never_prints_a_password_given_as_a_query_parameter(warehouse_url, how):
+    """Finding 7: `precog db status` printed postgresql://...?password=... verbatim."""
+    url = _with_query_password(warehouse_url)
+    args, env = (["--database-url", url], {}) if how == "option" else ([], {"PRECOG_DATABASE_URL": url})
+
+    result = precog("db", "status", *args, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert QUERY_PASSWORD not in result.stdout + result.stderr
+    shown = result.stdout.splitlines()[0]
+    assert shown.startswith(f"database: {warehouse_url}?") and "password=***" in shown, shown
+
+
+def test_an_unreachable_server_never_shows_a_query_password(tmp_path):
+    """Finding 7: the one-line error of an unreachable server names the URL, without its password."""
+    result = precog("db", "upgrade", "--database-url", f"postgresql://precog@127.0.0.1:1/precog?password={QUERY_PASSWORD}")
+
+    assert result.returncode == 1
+    assert QUERY_PASSWORD not in result.stdout + result.stderr
+    assert "postgresql://precog@127.0.0.1:1/precog?password=***" in result.stderr
