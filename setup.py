@@ -43,6 +43,9 @@ setup(
         "dagster-dg-cli>=1.13.27,<1.14",
         "sqlalchemy>=2.0.30,<2.1",  # dagster-postgres expects postgresql:// to mean psycopg2, as 2.0 does
         "psycopg[binary]>=3.2,<4",
+        # PostgreSQL's own parser (libpg_query): `precog db upgrade` refuses a migration that
+        # manages its own transaction before running it.
+        "pglast>=7,<9",
         "pandas>=2.2,<4",
         "requests>=2.32,<3",
         "cryptography>=43,<51",

@@ -171,13 +171,12 @@ def setting_value(name: str, environ: Mapping[str, str] | None = None) -> str:
 
 
 def validate_settings(environ: Mapping[str, str] | None = None) -> None:
-    """Raise :class:`SettingError` for the first setting holding a value Precog cannot use."""
+    """Raise :class:`SettingError` naming every setting that holds a value Precog cannot use
+    (all of them in one line, so that one attempt shows everything to fix)."""
     env = os.environ if environ is None else environ
-    for item in SETTINGS:
-        value = item.value(env)
-        problem = item.problem(value)
-        if problem:
-            raise SettingError(problem)
+    problems = [problem for item in SETTINGS if (problem := item.problem(item.value(env)))]
+    if problems:
+        raise SettingError("; ".join(problems))
 
 
 def code_location_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:

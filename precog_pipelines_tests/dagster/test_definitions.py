@@ -89,10 +89,19 @@ def test_unset_settings_leave_the_registry_defaults(monkeypatch):
     assert resources["kalshi"].series_tickers == "KXNFLGAME"
 
 
-def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch):
-    monkeypatch.setenv("PRECOG_TRADING_MODE", "bogus")
-    with pytest.raises(SettingError, match=r"^PRECOG_TRADING_MODE 'bogus' is not one of paper, live$"):
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("PRECOG_TRADING_MODE", "bogus", "PRECOG_TRADING_MODE 'bogus' is not one of paper, live"),
+    ("KALSHI_ENV", "bogus", "KALSHI_ENV 'bogus' is not one of demo, prod"),
+    ("PRECOG_DATABASE_URL", "postgresql://",
+     "PRECOG_DATABASE_URL 'postgresql://' names no database (postgresql://user:password@host:port/database)"),
+])
+def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch, variable, value, message):
+    """Finding 6 of issue "Hardening": with PRECOG_TRADING_MODE=bogus the code location loaded and
+    the settlement sensor errored on every tick. Now the load stops, naming the setting."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingError) as refused:
         lazy_defs()
+    assert str(refused.value) == message
 
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",

@@ -12,12 +12,13 @@ import dagster as dg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from precog_pipelines.defs.kalshi.assets import kalshi_series
 from precog_pipelines.defs.trading.assets import account_balance
 from precog_pipelines.defs.trading.jobs import settlement_job
 from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import TradingResource
 from precog_pipelines_tests.conftest import sandbox_resources, write_private_key
-from precog_pipelines_tests.support.faults import failure_text, materialize, warehouse_dump
+from precog_pipelines_tests.support.faults import KALSHI_ASSETS, failure_text, materialize, warehouse_dump
 
 BALANCE_PATH = "/trade-api/v2/portfolio/balance"
 
@@ -97,3 +98,33 @@ def test_no_key_material_or_signature_leaves_the_signing_code(
     leaks = [(where, secret[:24]) for where, texts in haystacks.items() for text in texts
              for secret in secrets if secret in text]
     assert leaks == []
+
+
+def test_a_password_in_the_warehouse_url_query_reaches_no_log_event_or_table(
+        sandbox, kalshi_key, warehouse_url, empty_database_url, private_dagster_instance, caplog):
+    """Finding 7: a warehouse URL with ``?password=...`` landed in two rows of Dagster's event log
+    (a password in ``user:pass@`` was already redacted). Two real runs on a real DagsterInstance:
+    one that loads the Kalshi assets, one stopped by a warehouse with pending migrations (whose
+    one-line error names the warehouse's URL); their logs, events, metadata and the instance's
+    tables and files hold the URL only with ``password=***``."""
+    caplog.set_level(logging.DEBUG)
+    password = "hunter2-doors1-query"
+    instance = private_dagster_instance
+
+    loaded = materialize(KALSHI_ASSETS, sandbox_resources(f"{warehouse_url}?password={password}", sandbox, kalshi_key),
+                         instance)
+    unmigrated = materialize([kalshi_series], sandbox_resources(f"{empty_database_url}?password={password}", sandbox,
+                                                                kalshi_key), instance)
+
+    assert (loaded.success, unmigrated.success) == (True, False), failure_text(loaded)
+    events = _event_log(instance, [loaded, unmigrated])
+    # The search looks where the URL is shown...
+    assert f"{empty_database_url}?password=***" in failure_text(unmigrated)
+    assert any("pending migration" in text for text in events)
+    # ...and finds no password there, nor anywhere else the runs left a trace.
+    haystacks = {"log lines": [caplog.text], "events, metadata and errors": events,
+                 "Dagster's tables": [row for rows in warehouse_dump(os.environ["DAGSTER_PG_URL"]).values()
+                                      for row in rows],
+                 "warehouse tables": [row for rows in warehouse_dump(warehouse_url).values() for row in rows],
+                 "instance files": _files(Path(instance.root_directory))}
+    assert [where for where, texts in haystacks.items() if any(password in text for text in texts)] == []

@@ -3,11 +3,15 @@ generated from it, and bad values refused at start in one line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
 from precog_pipelines.cli import precog
-from precog_pipelines.lib.settings import SETTINGS, SettingError, configuration_table, repository_root, validate_settings
+from precog_pipelines.lib.settings import SETTINGS, SETTINGS_BY_NAME, SettingError, configuration_table, repository_root, validate_settings
 
 
 def test_the_readme_configuration_table_is_the_registry():
@@ -51,3 +55,46 @@ def test_every_command_refuses_a_bad_setting_before_doing_anything(tmp_path):
     assert result.exit_code == 1
     assert result.output == "Error: PRECOG_TRADING_MODE 'bogus' is not one of paper, live\n"
     assert not any(tmp_path.iterdir()), "nothing was started"
+
+
+# ---- Finding 6 of issue "Hardening": misconfiguration was not refused --------------------------------
+
+MISCONFIGURED = {
+    "trading_mode": ({"PRECOG_TRADING_MODE": "bogus"}, "PRECOG_TRADING_MODE 'bogus' is not one of paper, live"),
+    "kalshi_env": ({"KALSHI_ENV": "bogus"}, "KALSHI_ENV 'bogus' is not one of demo, prod"),
+    "database_url_naming_no_database": (
+        {"PRECOG_DATABASE_URL": "postgresql://"},
+        "PRECOG_DATABASE_URL 'postgresql://' names no database (postgresql://user:password@host:port/database)"),
+}
+
+
+def _precog(args: list[str], environ: dict[str, str], home) -> subprocess.CompletedProcess:
+    """The installed command as a user runs it, in a clean PRECOG_HOME."""
+    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_BY_NAME} | environ
+    return subprocess.run([sys.executable, "-m", "precog_pipelines.cli", *args], capture_output=True, text=True,
+                          env=environment | {"PRECOG_HOME": str(home)}, timeout=120)
+
+
+@pytest.mark.parametrize("case", MISCONFIGURED)
+@pytest.mark.parametrize("command", [["dev", "--port", "0"], ["env"], ["db", "status"]])
+def test_a_misconfigured_command_names_the_setting_in_one_line_and_starts_nothing(case, command, tmp_path):
+    """Finding 6: `precog dev` with PRECOG_TRADING_MODE=bogus reported "Precog is running";
+    `precog env` exported bogus values with exit 0; PRECOG_DATABASE_URL=postgresql:// was taken
+    as a local default database. Each is refused in one line, before anything starts (PRECOG_HOME
+    stays empty: no embedded server, no Dagster home)."""
+    environ, message = MISCONFIGURED[case]
+
+    result = _precog(command, environ, tmp_path)
+
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"Error: {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_bad_setting_is_named_in_the_one_line(tmp_path):
+    """Finding 6: `precog env` with a bogus KALSHI_ENV and trading mode names both, with their
+    accepted values, and exports nothing."""
+    result = _precog(["env"], {"KALSHI_ENV": "bogus", "PRECOG_TRADING_MODE": "bogus"}, tmp_path)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("Error: KALSHI_ENV 'bogus' is not one of demo, prod; "
+                             "PRECOG_TRADING_MODE 'bogus' is not one of paper, live\n")

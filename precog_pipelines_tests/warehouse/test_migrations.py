@@ -163,3 +163,47 @@ def test_concurrent_upgrades_apply_each_file_once(empty_database_url: str, sql_c
     assert applied_counts == [0, 0, 0, len(migrations.discover(sql_copy))]
     versions = [version for version, _ in _ledger(empty_database_url)]
     assert versions == sorted(set(versions))
+
+
+@pytest.mark.parametrize(("statement", "shown"), [
+    ("START TRANSACTION;", "START TRANSACTION"), ("begin isolation level serializable;", "begin isolation level serializable"),
+    ("COMMIT;", "COMMIT"), ("end;", "end"), ("ABORT;", "ABORT"), ("SAVEPOINT before_x;", "SAVEPOINT before_x"),
+    ("ROLLBACK TO SAVEPOINT before_x;", "ROLLBACK TO SAVEPOINT before_x"), ("PREPARE TRANSACTION 'x';", "PREPARE TRANSACTION 'x'"),
+])
+def test_every_transaction_statement_is_refused_before_anything_runs(empty_database_url: str, sql_copy: Path,
+                                                                    statement: str, shown: str) -> None:
+    """Finding 8: the runner owns each migration's transaction. A bad 9001 also keeps a good
+    9000 from running: every pending file is checked first."""
+    migrations.upgrade(empty_database_url, sql_copy)
+    (sql_copy / "9000_fine.sql").write_text("CREATE TABLE fine (id integer);\n")
+    (sql_copy / "9001_own_transaction.sql").write_text(f"CREATE TABLE inside (id integer);\n{statement}\n")
+
+    with pytest.raises(migrations.MigrationError) as refused:
+        migrations.upgrade(empty_database_url, sql_copy)
+
+    assert str(refused.value) == (f"migration 9001_own_transaction.sql manages its own transaction ({shown!r} on "
+                                  "line 2); remove it: every migration runs in one transaction of its own")
+    assert not {"fine", "inside"} & _relations(empty_database_url, "r")
+    assert not {9000, 9001} & {version for version, _ in _ledger(empty_database_url)}
+
+
+def test_begin_and_end_inside_function_bodies_and_strings_are_not_transaction_statements(
+        empty_database_url: str, sql_copy: Path) -> None:
+    """Finding 8, no false alarm: PL/pgSQL blocks, strings and comments may say BEGIN and COMMIT."""
+    migrations.upgrade(empty_database_url, sql_copy)
+    (sql_copy / "9000_function.sql").write_text(
+        "-- COMMIT; in a comment\nCREATE TABLE notes (body text DEFAULT 'BEGIN; COMMIT;');\n"
+        "CREATE FUNCTION noop() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM 1;\nEND\n$$;\n")
+
+    assert [m.filename for m in migrations.upgrade(empty_database_url, sql_copy)] == ["9000_function.sql"]
+    assert "notes" in _relations(empty_database_url, "r")
+
+
+def test_a_file_that_is_not_sql_is_refused_naming_the_line(empty_database_url: str, sql_copy: Path) -> None:
+    migrations.upgrade(empty_database_url, sql_copy)
+    (sql_copy / "9000_typo.sql").write_text("CREATE TABLE fine (id integer);\nCREATE TABEL oops (id integer);\n")
+
+    with pytest.raises(migrations.MigrationError, match=r"^migration 9000_typo.sql is not valid SQL "
+                                                         r"\(syntax error at or near \"TABEL\", line 2\)$"):
+        migrations.upgrade(empty_database_url, sql_copy)
+    assert "fine" not in _relations(empty_database_url, "r")

@@ -2,6 +2,9 @@
 
 Each ``sql/NNNN_name.sql`` file runs once, in version order, in its own transaction,
 together with its ledger row, so a failed file leaves neither schema nor ledger changed.
+That holds only if the file leaves the transaction to the runner: every pending file is read
+as UTF-8 and parsed with PostgreSQL's own parser (pglast) before anything runs, and a file
+holding a transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...) is refused, naming it.
 A session-level advisory lock serialises concurrent upgraders, and a file whose content
 no longer matches the checksum recorded when it was applied stops everything: the fix is
 a new migration, never an edited one.
@@ -23,6 +26,8 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from pglast import ast, parse_sql
+from pglast.parser import ParseError
 
 from precog_pipelines.lib.settings import repository_root
 from precog_pipelines.lib.warehouse.server import connect
@@ -160,21 +165,55 @@ def upgrade(database_url: str, sql_dir: Path | None = None) -> list[MigrationFil
         try:
             conn.execute(_CREATE_LEDGER)
             pending = _plan(files, _read_ledger(conn))
-            for migration in pending:
-                _apply(conn, migration)
+            # Every pending file is checked before the first one runs: a bad file applies nothing.
+            bodies = [(migration, checked_sql(migration)) for migration in pending]
+            for migration, body in bodies:
+                _apply(conn, migration, body)
             return pending
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
 
 
-def _apply(conn: psycopg.Connection, migration: MigrationFile) -> None:
-    body = migration.path.read_bytes()
+def checked_sql(migration: MigrationFile) -> str:
+    """The file's SQL, once it is known to be UTF-8, to parse, and to leave its transaction alone.
+
+    A file that ran ``COMMIT`` half-way would keep what came before it even when a later
+    statement failed, and one ending in ``ROLLBACK`` would be recorded as applied though
+    nothing was: the runner owns the transaction, so such a file is refused before it runs.
+    """
+    raw = migration.path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise MigrationError(
+            f"migration {migration.filename} is not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start}, "
+            f"line {line}); save it as UTF-8") from None
+    try:
+        statements = parse_sql(text)
+    except ParseError as error:
+        message, location = (error.args + (0,))[:2]
+        line = text[:location].count("\n") + 1
+        raise MigrationError(f"migration {migration.filename} is not valid SQL ({message}, line {line})") from None
+    for statement in statements:
+        if isinstance(statement.stmt, ast.TransactionStmt):
+            start = statement.stmt_location
+            shown = text[start:start + statement.stmt_len if statement.stmt_len else None].strip()
+            line = text[:start + len(text[start:]) - len(text[start:].lstrip())].count("\n") + 1
+            raise MigrationError(
+                f"migration {migration.filename} manages its own transaction ({shown[:80]!r} on line {line}); "
+                "remove it: every migration runs in one transaction of its own")
+    return text
+
+
+def _apply(conn: psycopg.Connection, migration: MigrationFile, text: str) -> None:
+    body = text.encode("utf-8")
     started = time.monotonic()
     try:
         with conn.transaction():
             # No parameters: psycopg sends the file as one simple query, so a file may
             # hold many statements and dollar-quoted function bodies.
-            conn.execute(body.decode("utf-8"))
+            conn.execute(text)
             conn.execute(
                 f"INSERT INTO {LEDGER_TABLE} (version, filename, checksum, execution_ms) "
                 "VALUES (%s, %s, %s, %s)",

@@ -50,9 +50,11 @@ def named_database(url: str) -> str | None:
 
 
 def redacted(url: str) -> str:
-    """The URL safe to print: the password replaced by ``***``."""
+    """The database URL safe to print: the user-info password and any secret-looking query
+    parameter (``?password=``, ``sslpassword=``...: libpq takes every connection option there)
+    replaced by ``***``."""
     try:
-        return _parse(url).render_as_string(hide_password=True)
+        return redact_url(_parse(url).render_as_string(hide_password=True))
     except InvalidDatabaseUrl:
         return "<invalid database URL>"
 
