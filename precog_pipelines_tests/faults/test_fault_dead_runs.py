@@ -49,7 +49,7 @@ def workspace(product_instance: dg.DagsterInstance) -> Iterator[WorkspaceProcess
         yield context
 
 
-def submit(workspace: WorkspaceProcessContext, pid_dir: Path, hold: bool) -> str:
+def submit(workspace: WorkspaceProcessContext, pid_dir: Path, hold: bool, tags: dict | None = None) -> str:
     """Queue one run of the kalshi_api job, as a schedule tick or the UI's Materialize does."""
     instance = workspace.instance
     request = workspace.create_request_context()
@@ -62,7 +62,7 @@ def submit(workspace: WorkspaceProcessContext, pid_dir: Path, hold: bool) -> str
     run = instance.create_run(
         job_name=job.name, run_id=None, run_config=run_config, resolved_op_selection=None,
         step_keys_to_execute=plan.step_keys_to_execute, op_selection=None, status=None, root_run_id=None,
-        parent_run_id=None, tags=job.tags, job_snapshot=job.job_snapshot, execution_plan_snapshot=plan,
+        parent_run_id=None, tags={**job.tags, **(tags or {})}, job_snapshot=job.job_snapshot, execution_plan_snapshot=plan,
         parent_job_snapshot=job.parent_job_snapshot, remote_job_origin=job.get_remote_origin(),
         job_code_origin=job.get_python_origin(), asset_selection=None, asset_check_selection=None,
         asset_graph=repository.asset_graph)
@@ -122,3 +122,32 @@ def test_a_sigkilled_run_frees_its_kalshi_api_place_and_the_next_run_proceeds(
     assert status(instance, waiting) == dg.DagsterRunStatus.SUCCESS
     assert {status(instance, run_id) for run_id in holders} == {dg.DagsterRunStatus.FAILURE}
     assert held_by(instance, holders | {waiting}) == []
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def test_a_run_whose_worker_died_unwatched_is_failed_by_run_monitoring(workspace: WorkspaceProcessContext,
+                                                                       tmp_path: Path):
+    """Finding 2, the unwatched case: the code server that would have noticed the worker's death
+    dies with it, so the run stays STARTED and would count against kalshi_api forever. Run
+    monitoring (enabled by dagster.yaml) fails it once it outlives its dagster/max_runtime tag
+    (600 s on the refresh schedules; 2 s here)."""
+    instance = workspace.instance
+    coordinator = QueuedRunCoordinatorDaemon(interval_seconds=1)
+    run_id = submit(workspace, tmp_path, hold=True, tags={"dagster/max_runtime": "2"})
+    wait_until(lambda: daemon_pass(workspace, coordinator) or (tmp_path / run_id).exists(),
+               "the run executes its kalshi_api step", timeout=60)
+    worker = int((tmp_path / run_id).read_text())
+    code_server = _parent(worker)
+
+    os.kill(code_server, signal.SIGKILL)
+    os.kill(worker, signal.SIGKILL)
+    time.sleep(1)
+    assert status(instance, run_id) == dg.DagsterRunStatus.STARTED  # nobody noticed
+
+    def failed() -> bool:
+        list(execute_run_monitoring_iteration(workspace, coordinator._logger))
+        return status(instance, run_id) == dg.DagsterRunStatus.FAILURE
+    wait_until(failed, "run monitoring fails the run", timeout=30)
