@@ -46,7 +46,37 @@ def workspace(product_instance: dg.DagsterInstance) -> Iterator[WorkspaceProcess
     target = ModuleTarget(module_name="precog_pipelines_tests.support.pool_holder", attribute=None,
                           working_directory=None, location_name="pool_holder")
     with WorkspaceProcessContext(product_instance, target) as context:
+        context.create_request_context().get_code_location("pool_holder")  # the server is up
+        servers = _children_running("pool_holder")
         yield context
+    # Dagster asks its code server to stop once its executions finish, but the server lingers
+    # (minutes) after runs were killed under it: end what this test started, by process id.
+    deadline = time.monotonic() + 1
+    while (alive := [pid for pid in servers if _is_running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _children_running(module: str) -> list[int]:
+    """Process ids of this process's children whose command line names ``module``."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+            if ppid == os.getpid() and module in stat.with_name("cmdline").read_text():
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return children
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def submit(workspace: WorkspaceProcessContext, pid_dir: Path, hold: bool, tags: dict | None = None) -> str:
