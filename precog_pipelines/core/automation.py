@@ -40,6 +40,12 @@ class Automation:
 
 PRODUCTION = Automation()
 
+# A refresh run lasts seconds. One still in progress after this long has lost its run worker
+# without anyone marking it (e.g. the code server died with it): run monitoring fails it, so it
+# stops counting against its pool (kalshi_api, espn_api) and the next refresh can run (issue 18,
+# Finding 2). The tag is Dagster's per-run `max_runtime_seconds`.
+REFRESH_MAX_RUNTIME_SECONDS = 600
+
 
 def refresh_schedule(automation: Automation, name: str, description: str, target: list[dg.AssetsDefinition],
                      production_cron: str, dev_cron: str) -> dg.ScheduleDefinition:
@@ -49,6 +55,7 @@ def refresh_schedule(automation: Automation, name: str, description: str, target
         name=name, description=description, target=target,
         cron_schedule=automation.cadence(production_cron, dev_cron),
         execution_timezone="America/New_York", default_status=automation.schedule_status,
+        tags={"dagster/max_runtime": str(REFRESH_MAX_RUNTIME_SECONDS)},
     )
 
 # Recompute whenever inputs change, but never from data whose blocking checks failed

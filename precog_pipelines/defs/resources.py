@@ -21,6 +21,11 @@ def _from_environment(**fields: str) -> dict[str, dg.EnvVar]:
     return {field: dg.EnvVar(variable) for field, variable in fields.items() if os.environ.get(variable)}
 
 
+def _int_from_environment(**fields: str) -> dict:
+    """As :func:`_from_environment`, for integer fields."""
+    return {field: dg.EnvVar.int(variable) for field, variable in fields.items() if os.environ.get(variable)}
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     kalshi = KalshiResource(**_from_environment(
@@ -32,7 +37,8 @@ def resources() -> dg.Definitions:
             "warehouse": WarehouseResource(database_url=dg.EnvVar("PRECOG_DATABASE_URL")),
             "kalshi": kalshi,
             "trading": TradingResource(kalshi=kalshi, **_from_environment(trading_mode="PRECOG_TRADING_MODE")),
-            "alerting": AlertingResource(**_from_environment(webhook_url="PRECOG_ALERT_WEBHOOK_URL")),
+            "alerting": AlertingResource(**_from_environment(webhook_url="PRECOG_ALERT_WEBHOOK_URL"),
+                                         **_int_from_environment(market_stall_minutes="PRECOG_MARKET_STALL_MINUTES")),
             "espn": EspnResource(**_from_environment(base_url="ESPN_API_BASE_URL")),
             "elo_games": EloGameSourceResource(**_from_environment(history_dir="PRECOG_ELO_HISTORY_DIR")),
         }

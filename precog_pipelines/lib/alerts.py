@@ -45,6 +45,13 @@ def raise_alert(conn: psycopg.Connection, severity: str, component: str, message
     return Alert(row[0], severity, component, message[:MAX_MESSAGE_CHARS], alert_fingerprint, row[1], row[2])
 
 
+def resolve_alert(conn: psycopg.Connection, alert_fingerprint: str) -> bool:
+    """Close the open alert with this fingerprint (the problem is over); whether there was one.
+    The next occurrence opens a new alert."""
+    return conn.execute("UPDATE alerts SET resolved_at = now() WHERE fingerprint = %s AND resolved_at IS NULL",
+                        (alert_fingerprint,)).rowcount > 0
+
+
 def post_to_webhook(conn: psycopg.Connection, webhook_url: str, alert: Alert, timeout_seconds: float = 10) -> bool:
     """POST the alert as JSON; record the delivery time. A failed delivery is logged, not raised:
     the alert row already exists and the next occurrence will try again."""

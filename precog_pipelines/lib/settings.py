@@ -101,6 +101,10 @@ def _series_tickers(value: str) -> str | None:
     return f"holds {bad[0]!r}, not a Kalshi series ticker (capitals, digits, . _ -)" if bad else None
 
 
+def _positive_minutes(value: str) -> str | None:
+    return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else "is not a whole number of minutes from 1 to 999999"
+
+
 def _folder(value: str) -> str | None:
     return None if Path(value).expanduser().is_dir() else "is not a folder"
 
@@ -153,6 +157,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRECOG_ALERT_WEBHOOK_URL", "", "Failed runs are also POSTed here as JSON (severity, component, "
             "message, fingerprint, occurrences).", code_location=True, shown_default="empty: no webhook",
             check=_http_url),
+    Setting("PRECOG_MARKET_STALL_MINUTES", "30", "Market data is stalled when no new market version has been "
+            "stored for this many minutes while a market is open: `market_data_stall_sensor` then raises a critical "
+            "alert (the `alerts` table and the webhook), resolved when data flows again.", code_location=True,
+            check=_positive_minutes),
     Setting("PRECOG_DEV_AUTOMATION", "0", "`1` starts every schedule and sensor (the Elo daily schedule too) in "
             "the RUNNING state when the definitions load, and runs them at `precog dev`'s faster cadences.",
             code_location=True, shown_default="unset: schedules and sensors stopped; `precog dev` sets `1`",

@@ -63,3 +63,7 @@ class AlertingResource(dg.ConfigurableResource):
 
     webhook_url: str = Field(default="", description="POST alerts here as JSON (PRECOG_ALERT_WEBHOOK_URL); "
                                                       "empty for none.")
+    market_stall_minutes: int = Field(
+        default=int(setting("PRECOG_MARKET_STALL_MINUTES").default),
+        description="Minutes without a new market version, while a market is open, before market data is "
+                    "declared stalled (PRECOG_MARKET_STALL_MINUTES).")

@@ -10,7 +10,7 @@ from precog_pipelines.definitions import defs as code_location
 
 SCHEDULES = ("kalshi_schedule", "game_states_schedule", "elo_current_season_schedule")
 SENSORS = ("position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "trading_automation_sensor",
-           "elo_rerate_after_espn_backfill")
+           "elo_rerate_after_espn_backfill", "market_data_stall_sensor")
 
 
 @pytest.fixture
@@ -51,3 +51,11 @@ def test_production_cadences(load_with):
     assert targeted == {"kalshi_series", "kalshi_events", "kalshi_markets"}
     assert espn.cron_schedule == "* * * * 0,1,4,6"
     assert espn.execution_timezone == "America/New_York"
+
+
+def test_refresh_runs_carry_a_max_runtime_so_run_monitoring_fails_a_run_nobody_watches(load_with):
+    """Issue 18, Finding 2: a Kalshi or ESPN refresh whose worker died unnoticed would stay STARTED
+    and hold its pool; run monitoring fails any run older than its dagster/max_runtime tag."""
+    definitions = load_with(dev=False)
+    for name in ("kalshi_schedule", "game_states_schedule"):
+        assert definitions.resolve_schedule_def(name).tags["dagster/max_runtime"] == "600", name

@@ -37,6 +37,9 @@ def test_the_readme_configuration_table_is_the_registry():
      "PRECOG_ALERT_WEBHOOK_URL 'https://u:***@hooks.example.com:99999/x?token=***' is not a valid URL"),
     ("PRECOG_KALSHI_SERIES", "KXNFLGAME,../portfolio/balance", "'../portfolio/balance', not a Kalshi series ticker"),
     ("PRECOG_ELO_HISTORY_DIR", "/nonexistent/nfl", "PRECOG_ELO_HISTORY_DIR '/nonexistent/nfl' is not a folder"),
+    ("PRECOG_MARKET_STALL_MINUTES", "0", "PRECOG_MARKET_STALL_MINUTES '0' is not a whole number of minutes"),
+    ("PRECOG_MARKET_STALL_MINUTES", "-5", "PRECOG_MARKET_STALL_MINUTES '-5' is not a whole number of minutes"),
+    ("PRECOG_MARKET_STALL_MINUTES", "1.5", "PRECOG_MARKET_STALL_MINUTES '1.5' is not a whole number of minutes"),
 ])
 def test_a_bad_setting_is_refused_in_one_line_naming_it(variable, value, message):
     with pytest.raises(SettingError) as refused:
