@@ -68,7 +68,7 @@ def test_a_file_that_is_not_text_is_one_line(tmp_path, content, message):
 def test_a_game_listed_twice_in_one_file_is_refused_naming_both_lines(tmp_path):
     """Finding 10: a duplicate game was rated twice (already refused since issue 11; a regression test),
     in either team order."""
-    path = games_file(tmp_path, HEADER + GAME + "2020-09-13,2020,0,0,NE,MIA,21,11\n" + "2020-09-10,2020,0,0,HOU,KC,20,34\n")
+    path = games_file(tmp_path, HEADER + GAME + "2020-09-10,2020,0,0,NE,MIA,21,11\n" + "2020-09-10,2020,0,0,HOU,KC,20,34\n")
     expected = f"{path} line 4: game 2020-09-10 HOU-KC is already listed at {path} line 2; a game may appear only once"
     assert error_line(replay("--games", str(path), "--output", str(tmp_path / "out.csv"))) == f"Error: {expected}"
 
@@ -88,9 +88,9 @@ def test_a_rating_outside_what_elo_means_is_refused(tmp_path, reader, header, ro
 
 
 @pytest.mark.parametrize(("row", "field", "value", "reason"), [
-    ("2020-09-10,2020,0,0,KC,HOU,{},20", "score1", "1" * 30, "is not a score from 0 to 999"),
-    ("2020-09-10,2020,0,0,KC,HOU,34,{}", "score2", "1000", "is not a score from 0 to 999"),
-    ("2020-09-10,2020,0,0,KC,HOU,\uff13\uff14,20", "score1", "\uff13\uff14", "is not a score from 0 to 999"),
+    ("2020-09-10,2020,0,0,KC,HOU,{},20", "score1", "1" * 30, "is not a non-negative integer score (0 to 999)"),
+    ("2020-09-10,2020,0,0,KC,HOU,34,{}", "score2", "1000", "is not a non-negative integer score (0 to 999)"),
+    ("2020-09-10,2020,0,0,KC,HOU,\uff13\uff14,20", "score1", "\uff13\uff14", "is not a non-negative integer score (0 to 999)"),
     ("2020-09-10,2_020,0,0,KC,HOU,34,20", "season", "2_020", "is not a season year between 1869 and 2200"),
     ("2020-09-10,\uff12\uff10\uff12\uff10,0,0,KC,HOU,34,20", "season", "\uff12\uff10\uff12\uff10",
      "is not a season year between 1869 and 2200"),

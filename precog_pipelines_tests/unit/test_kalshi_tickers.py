@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from precog_pipelines.lib.kalshi import KalshiClient, KalshiInputError, KalshiNotFound, KalshiRequestError
+from precog_pipelines.lib.kalshi import KalshiInputError, KalshiNotFound, KalshiRequestError
 from precog_pipelines.lib.kalshi.tickers import ticker_problem
 
 BAD_TICKERS = ["", "../portfolio/balance", "KXNFLGAME/../../portfolio/balance", "kxnflgame", "KX NFL", "KX%2F",

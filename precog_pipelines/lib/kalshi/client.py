@@ -15,19 +15,19 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from urllib.parse import quote
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 from precog_pipelines.lib.kalshi.auth import KalshiSigner
 from precog_pipelines.lib.kalshi.errors import (
-    KalshiInputError,
     KalshiConflictError,
+    KalshiInputError,
     KalshiPaginationError,
     KalshiParseError,
     KalshiRateLimitError,
@@ -253,7 +253,8 @@ class KalshiClient:
         min_ts: int | None = None,
         max_ts: int | None = None,
     ) -> Iterator[Fill]:
-        params = _params(ticker=_ticker_filter("ticker", ticker), order_id=order_id, min_ts=min_ts, max_ts=max_ts, limit=PORTFOLIO_PAGE_LIMIT)
+        params = _params(ticker=_ticker_filter("ticker", ticker), order_id=order_id, min_ts=min_ts, max_ts=max_ts,
+                         limit=PORTFOLIO_PAGE_LIMIT)
         for payload in self._paginate("/portfolio/fills", "fills", params, signed=True):
             yield parse_fill(payload)
 
