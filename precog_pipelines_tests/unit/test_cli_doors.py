@@ -99,6 +99,7 @@ def test_an_address_of_another_machine_is_not_called_port_in_use(tmp_path):
 @pytest.mark.parametrize("command", [
     ["kalshi", "markets", "--series-ticker", "KXNFLGAME", "--output"],
     ["elo", "replay", "--output"],
+    ["model", "evaluate", "--output"],
 ])
 def test_an_output_file_in_a_missing_folder_is_refused_before_anything_runs(command, tmp_path):
     """Finding 9: `--output /nonexistent/x.jsonl` was a FileNotFoundError traceback."""
