@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.params import database_url
 from precog_pipelines.lib.settings import precog_home
 from precog_pipelines.lib.warehouse import migrations
 from precog_pipelines.lib.warehouse.server import resolve_server
@@ -14,6 +15,7 @@ _URL_OPTION = click.option(
     "--database-url",
     envvar="PRECOG_DATABASE_URL",
     default=None,
+    callback=database_url,
     help="Warehouse URL (default: PRECOG_DATABASE_URL, else the embedded server).",
 )
 

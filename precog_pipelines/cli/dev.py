@@ -17,7 +17,7 @@ import click
 from precog_pipelines.cli.dev_stack import (
     end_process_group,
     launch_backfill,
-    port_is_free,
+    listen_problem,
     prepare_dagster_home,
     stack_environment,
     wait_for_positions,
@@ -25,6 +25,7 @@ from precog_pipelines.cli.dev_stack import (
 )
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.interrupts import honour_ctrl_c
+from precog_pipelines.cli.params import FIXED_PORT, HOST, SPEED
 from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.kalshi.settings import kalshi_settings_from_env
 from precog_pipelines.lib.resilient_http import RetryPolicy
@@ -45,26 +46,24 @@ def _dg_executable() -> str:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address the UI listens on.")
-@click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
+@click.option("--host", default="127.0.0.1", show_default=True, type=HOST, help="Address the UI listens on.")
+@click.option("--port", default=3000, show_default=True, type=FIXED_PORT, help="Port of the Dagster UI.")
 @click.option("--data", type=click.Choice(["sandbox", "live"]), envvar="PRECOG_DATA", default="sandbox",
               show_default=True,
               help="sandbox: a simulated NFL week on a local exchange, no account needed. live: Kalshi "
                    "(KALSHI_ENV, demo by default) and ESPN. Env: PRECOG_DATA.")
-@click.option("--sandbox-speed", default=90.0, show_default=True, type=float,
+@click.option("--sandbox-speed", default=90.0, show_default=True, type=SPEED,
               help="Simulated seconds per real second once positions are open (90: a game and its "
                    "settlement in about two minutes).")
-@click.option("--sandbox-lead", default=20, show_default=True, type=int,
+@click.option("--sandbox-lead", default=20, show_default=True, type=click.IntRange(0, 7 * 24 * 60),
               help="Simulated minutes between the sandbox's start and its first kickoff.")
 @user_errors
 def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int) -> None:
     """Start the warehouse, migrations, the sandbox exchange, and the Dagster UI and daemon with
     schedules and sensors on; Ctrl-C stops it all."""
     honour_ctrl_c()
-    if not port_is_free(host, port):
-        raise click.ClickException(
-            f"port {port} on {host} is already in use; stop what is using it or pass --port"
-        )
+    if problem := listen_problem(host, port):
+        raise click.ClickException(problem)
     if data == "live":
         _check_live_credentials(os.environ)
     home = precog_home()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -18,13 +19,32 @@ from precog_pipelines.lib.warehouse.urls import libpq_url
 
 
 def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    return listen_problem(host, port) is None
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why a server cannot listen on ``host:port`` (one line saying what to change), or None.
+    A busy port and an address that is not this machine's are different problems."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        return f"cannot listen on {host}:{port} ({getattr(error, 'strerror', None) or error}); pass another --host"
+    with socket.socket(family, kind, protocol) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+            probe.bind(address)
+        except OSError as error:
+            return bind_problem(host, port, error)
+    return None
+
+
+def bind_problem(host: str, port: int, error: OSError) -> str:
+    """The one line for a failed bind: a port in use, or an address this machine does not have."""
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use; stop what is using it or pass --port"
+    if error.errno == errno.EACCES:
+        return f"cannot listen on {host}:{port} ({error.strerror}: ports below 1024 need privileges); pass another --port"
+    return f"cannot listen on {host}:{port} ({error.strerror or error}); pass another --host"
 
 
 def end_process_group(pgid: int, grace_seconds: float = 10.0) -> bool:

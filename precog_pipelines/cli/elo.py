@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.params import output_file
 from precog_pipelines.lib.elo import NFL_MODEL_NAME, NFL_MODEL_VERSION, csv_files
 from precog_pipelines.lib.elo.engine import replay as replay_games
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS
@@ -36,7 +38,8 @@ def elo() -> None:
               help="Initial ratings CSV (team,elo). Default: the shipped FiveThirtyEight file.")
 @click.option("--overrides", "overrides_path", type=_FILE, default=None,
               help="Season-start overrides CSV (team,season,elo). Default: the shipped FiveThirtyEight file.")
-@click.option("--output", "output_path", type=_FILE, required=True, help="Where to write one row per game.")
+@click.option("--output", "output_path", type=_FILE, required=True, callback=output_file,
+              help="Where to write one row per game.")
 @click.option("--model", "model_name", default=NFL_MODEL_NAME, show_default=True, help="probability_models name.")
 @click.option("--model-version", default=NFL_MODEL_VERSION, show_default=True, help="probability_models version.")
 @database_url_option
@@ -75,11 +78,19 @@ def replay(
 
 
 def _refuse_overwriting_inputs(output_path: Path, inputs: tuple[Path, ...]) -> None:
-    """Writing the replay onto one of its own inputs would destroy that input."""
-    target = output_path.resolve()
+    """Writing the replay onto one of its own inputs would destroy that input (by any name: the same
+    path spelled another way, a symlink or a hard link)."""
     for path in inputs:
-        if path.resolve() == target:
-            raise click.UsageError(f"--output {output_path} is also an input file; choose another output path")
+        if _same_file(output_path, path):
+            raise click.BadParameter(f"{str(output_path)!r} is also an input file ({path}); choose another path.",
+                                     param_hint="'--output'")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return first.resolve() == second.resolve()
 
 
 def _load_model(database_url: str | None, name: str, version: str) -> EloModel:

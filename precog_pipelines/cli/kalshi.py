@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.params import TICKER, output_file
 from precog_pipelines.lib.kalshi import KalshiClient, KalshiParseError, parse_market
 from precog_pipelines.lib.kalshi.client import MARKET_STATUS_FILTERS
 
@@ -43,11 +44,11 @@ def balance() -> None:
 
 
 @kalshi.command()
-@click.option("--series-ticker", required=True, help="Series to crawl, e.g. KXNFLGAME.")
+@click.option("--series-ticker", required=True, type=TICKER, help="Series to crawl, e.g. KXNFLGAME.")
 @click.option("--status", type=click.Choice(sorted(MARKET_STATUS_FILTERS)), help="One status filter.")
-@click.option("--event-ticker", help="Only the markets of this event.")
+@click.option("--event-ticker", type=TICKER, help="Only the markets of this event.")
 @click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path),
+    "--output", type=click.Path(dir_okay=False, path_type=Path), callback=output_file,
     help="Write each market's raw JSON, one per line (JSONL); the file appears only when the crawl completes.",
 )
 @user_errors
@@ -57,7 +58,11 @@ def markets(series_ticker: str, status: str | None, event_ticker: str | None, ou
     fetched = 0
     partial = output.with_name(output.name + ".partial") if output else None
     try:
-        with KalshiClient.from_env() as client, (open(partial, "w", encoding="utf-8") if partial else _NoFile()) as out:
+        out_file = open(partial, "w", encoding="utf-8") if partial else _NoFile()  # noqa: SIM115 (closed below)
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot be written ({error.strerror or error})") from None
+    try:
+        with out_file as out, KalshiClient.from_env() as client:
             for payload in client.iter_market_payloads(
                 series_ticker=series_ticker, event_ticker=event_ticker, status=status
             ):

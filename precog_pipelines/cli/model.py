@@ -13,6 +13,7 @@ import psycopg
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.params import output_file
 from precog_pipelines.lib.elo.csv_files import CsvInputError
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS
 from precog_pipelines.lib.elo.seasons import SeasonRangeError, parse_season_range
@@ -102,7 +103,7 @@ def totals_text(totals: SourceScores) -> str:
 @click.option("--model", "model_keys", multiple=True, metavar="NAME:VERSION",
               help="A model version to score (repeatable). Default: every Elo version in probability_models.")
 @click.option("--seasons", default="1979-2025", show_default=True, help="FIRST-LAST seasons to score.")
-@click.option("--output", "output_path", type=_FILE, required=True,
+@click.option("--output", "output_path", type=_FILE, required=True, callback=output_file,
               help="CSV with one row per season and source (market, or NAME:VERSION).")
 @database_url_option
 @user_errors

@@ -9,8 +9,10 @@ from datetime import datetime
 
 import click
 
+from precog_pipelines.cli.dev_stack import bind_problem
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.interrupts import honour_ctrl_c
+from precog_pipelines.cli.params import ANY_PORT, HOST, SPEED
 from precog_pipelines.lib.kalshi.ratelimit import TIERS
 from precog_pipelines.lib.settings import precog_home
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer, ensure_sandbox_credentials
@@ -29,13 +31,13 @@ def _start_time(value: str | None) -> datetime | None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--speed", default=60.0, show_default=True, type=float,
+@click.option("--host", default="127.0.0.1", show_default=True, type=HOST, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=ANY_PORT, help="Port (0 picks a free one).")
+@click.option("--speed", default=60.0, show_default=True, type=SPEED,
               help="Simulated seconds per real second (60: a game and its settlement take ~3 minutes; 0 freezes).")
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the simulated week.")
 @click.option("--start", "start", default=None, help="Simulated start time, ISO 8601 with offset (default: now).")
-@click.option("--extra-markets", default=0, show_default=True, type=int,
+@click.option("--extra-markets", default=0, show_default=True, type=click.IntRange(0, 1_000_000),
               help="Synthetic markets to add (series KXSANDBOX), e.g. 50000 for crawl benchmarks.")
 @click.option("--rate-tier", default="basic", show_default=True, type=click.Choice([*TIERS, "off"]),
               help="Server-side token bucket that answers 429 when exceeded.")
@@ -53,7 +55,7 @@ def sandbox(host: str, port: int, speed: float, seed: int, start: str | None, ex
     try:
         server = SandboxServer(config, host=host, port=port)
     except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port} ({error.strerror}); pass another --port") from None
+        raise click.ClickException(bind_problem(host, port, error)) from None
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server.start()

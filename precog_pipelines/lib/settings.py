@@ -12,14 +12,15 @@ before anything starts.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from precog_pipelines.lib.kalshi.ratelimit import TIERS
+from precog_pipelines.lib.kalshi.tickers import TICKER_FORMAT, ticker_problem
 from precog_pipelines.lib.warehouse.urls import redact_url
+from precog_pipelines.lib.wire_values import short_repr
 
 DEFAULT_HOME = ".precog"
 
@@ -50,10 +51,16 @@ class Setting:
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` cannot be used, naming the variable, the value and what is accepted."""
+        reason = self.reason(value)
+        return f"{self.name} {reason}" if reason else None
+
+    def reason(self, value: str) -> str | None:
+        """Why ``value`` cannot be used, naming the value and what is accepted (not the variable:
+        an option taking the same value says its own name)."""
         if self.choices and value not in self.choices:
-            return f"{self.name} {value!r} is not one of {', '.join(self.choices)}"
+            return f"{value!r} is not one of {', '.join(self.choices)}"
         reason = self.check(value) if self.check and value else None
-        return f"{self.name} {_shown(value)} {reason}" if reason else None
+        return f"{_shown(value)} {reason}" if reason else None
 
 
 def _shown(value: str) -> str:
@@ -86,19 +93,36 @@ def _kalshi_base_url(value: str) -> str | None:
 
 
 def _database_url(value: str) -> str | None:
-    from precog_pipelines.lib.warehouse.urls import InvalidDatabaseUrl, named_database
+    from precog_pipelines.lib.warehouse.urls import InvalidDatabaseUrl, libpq_problem, named_database
 
     try:
         name = named_database(value)
     except InvalidDatabaseUrl as error:
         return str(error).removeprefix("database URL ")
-    return None if name else "names no database (postgresql://user:password@host:port/database)"
+    if not name:
+        return "names no database (postgresql://user:password@host:port/database)"
+    return libpq_problem(value)
+
+
+def _user_path(value: str) -> str | None:
+    """A path whose ``~user`` (if any) names a user of this machine."""
+    try:
+        Path(value).expanduser()
+    except RuntimeError:
+        return f"starts with {value.split('/', 1)[0]!r}, a home folder of no user of this machine (give the full path)"
+    return None
+
+
+def _key_id(value: str) -> str | None:
+    from precog_pipelines.lib.kalshi.auth import key_id_problem
+
+    return key_id_problem(value)
 
 
 def _series_tickers(value: str) -> str | None:
     tickers = [t.strip() for t in value.split(",")]
-    bad = [t for t in tickers if not re.fullmatch(r"[A-Z0-9][A-Z0-9._-]{0,99}", t)]
-    return f"holds {bad[0]!r}, not a Kalshi series ticker (capitals, digits, . _ -)" if bad else None
+    bad = [t for t in tickers if ticker_problem(t)]
+    return f"holds {short_repr(bad[0], 60)}, not a Kalshi series ticker ({TICKER_FORMAT})" if bad else None
 
 
 def _positive_minutes(value: str) -> str | None:
@@ -106,6 +130,8 @@ def _positive_minutes(value: str) -> str | None:
 
 
 def _folder(value: str) -> str | None:
+    if problem := _user_path(value):
+        return problem
     return None if Path(value).expanduser().is_dir() else "is not a folder"
 
 
@@ -114,12 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Unset, `precog` starts an embedded PostgreSQL (the `pgserver` wheel) under `$PRECOG_HOME/pgdata` and "
             "reuses it on the next start.", shown_default="unset: embedded server", check=_database_url),
     Setting("PRECOG_HOME", DEFAULT_HOME, "Embedded database, Dagster's instance home (`dagster_home/`) and logs.",
-            shown_default="`.precog/` in the current directory"),
+            shown_default="`.precog/` in the current directory", check=_user_path),
     Setting("DAGSTER_PG_URL", "", "Dagster's own run, event-log and schedule storage (read by `dagster.yaml`). "
             "`precog dev` puts it in a `precog_dagster` database beside the warehouse.",
             shown_default="set by `precog dev`", check=_database_url),
     Setting("DAGSTER_HOME", "", "Folder holding `dagster.yaml`; `precog dev` uses `$PRECOG_HOME/dagster_home`.",
-            shown_default="set by `precog dev`"),
+            shown_default="set by `precog dev`", check=_user_path),
     Setting("PRECOG_TEST_DATABASE_URL", "", "Server the tests create their throw-away databases on.",
             shown_default="unset: embedded server", check=_database_url),
     Setting("PRECOG_BENCH_DATABASE_URL", "", "Server the `bench/` scripts create their throw-away databases on.",
@@ -133,9 +159,11 @@ SETTINGS: tuple[Setting, ...] = (
             "`http://127.0.0.1:8765/trade-api/v2`. Must end in `/trade-api/v2` (it is part of the signed path).",
             code_location=True, shown_default="the `KALSHI_ENV` host + `/trade-api/v2`", check=_kalshi_base_url),
     Setting("KALSHI_API_KEY_ID", "", "Kalshi API key id; needed for portfolio calls (balance, orders, fills, "
-            "positions, settlements), not for market data.", code_location=True, shown_default="unset"),
+            "positions, settlements), not for market data.", code_location=True, shown_default="unset",
+            check=_key_id),
     Setting("KALSHI_PRIVATE_KEY_PATH", "", "PEM file of that key's RSA private key (PKCS#1 or PKCS#8, "
-            "unencrypted). Only its path ever appears in messages.", code_location=True, shown_default="unset"),
+            "unencrypted). Only its path ever appears in messages.", code_location=True, shown_default="unset",
+            check=_user_path),
     Setting("KALSHI_RATE_TIER", "basic", "Usage tier the client-side token buckets follow (`basic`, `advanced`, "
             "`expert`, `premier`, `paragon`, `prime`, `prestige`).", code_location=True, choices=tuple(TIERS)),
     Setting("ESPN_API_BASE_URL", "", "Overrides ESPN's NFL site API, e.g. the sandbox's "
@@ -171,6 +199,11 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 def setting(name: str) -> Setting:
     return SETTINGS_BY_NAME[name]
+
+
+def setting_problem(name: str, value: str) -> str | None:
+    """Why ``value`` cannot be the value of setting ``name`` (without naming the variable), or None."""
+    return SETTINGS_BY_NAME[name].reason(value)
 
 
 def setting_value(name: str, environ: Mapping[str, str] | None = None) -> str:

@@ -61,9 +61,9 @@ def test_bad_game_row_is_named(tmp_path, row, message):
     ("reader", "content", "message"),
     [
         (read_games, "date,season,neutral,team1,team2,score1,score2\n", r"header lacks column\(s\) playoff"),
-        (read_initial_ratings, "team,elo\nKC,1500\nHOU,abc\n", r"line 3: field 'elo' value 'abc' is not a number"),
+        (read_initial_ratings, "team,elo\nKC,1500\nHOU,abc\n", r"line 3: field 'elo' value 'abc' is not a rating between 100 and 4000"),
         (read_initial_ratings, "team,elo\nKC,1500\nKC,1400\n", r"line 3: field 'team' value 'KC' appears twice"),
-        (read_overrides, "team,season,elo\nKC,2020,-5\n", r"line 2: field 'elo' value '-5' is not a positive rating"),
+        (read_overrides, "team,season,elo\nKC,2020,-5\n", r"line 2: field 'elo' value '-5' is not a rating between 100 and 4000"),
         (read_overrides, "team,season,elo\nKC,2020,1500\nKC,2020,1400\n", r"line 3: team 'KC' season 2020 appears twice"),
     ],
 )

@@ -83,7 +83,7 @@ def test_output_onto_an_input_is_refused(tmp_path, warehouse_url):
     games.write_bytes((SHARED_NFL_DATA / "games_2021_2025.csv").read_bytes())
     result = run_replay(games, warehouse_url, games=games)
     assert result.exit_code == 2
-    assert f"--output {games} is also an input file" in result.output
+    assert f"Error: Invalid value for '--output': '{games}' is also an input file ({games})" in result.output
     assert games.read_bytes() == (SHARED_NFL_DATA / "games_2021_2025.csv").read_bytes()
 
 

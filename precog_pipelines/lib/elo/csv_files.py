@@ -7,8 +7,9 @@ so a bad row is fixed at the source instead of silently skewing a century of rat
 from __future__ import annotations
 
 import csv
-import math
+import io
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,16 @@ CLOSING_LINE_COLUMNS = ("date", "season", "team1", "team2", "favorite", "spread_
 PICK = "PICK"
 REPLAY_COLUMNS = ("date", "season", "team1", "team2", "elo1_pre", "elo2_pre", "elo_prob1", "elo1_post", "elo2_post")
 
-_TEAM_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,3}$")
+_TEAM_CODE = re.compile(r"[A-Z][A-Z0-9]{1,3}")
+# ASCII digits only: int() and float() also take full-width digits, "2_020" and "1e308".
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_SCORE = 999
+# FiveThirtyEight's ratings stay within about 1150..1850; these bounds only refuse the absurd.
+MIN_RATING, MAX_RATING = 100, 4000
+# A season's games run from July of its year to March of the next (playoffs, Super Bowl).
+SEASON_MONTHS = "a season's games run from July to March of the next year"
 _T = TypeVar("_T")
 
 
@@ -39,33 +49,31 @@ class _Invalid(ValueError):
 
 def _team(value: str) -> str:
     """A FiveThirtyEight or ESPN-style franchise code."""
-    if not _TEAM_CODE.match(value):
+    if not _TEAM_CODE.fullmatch(value):
         raise _Invalid("is not a team code (a capital letter, then 1-3 capitals or digits)")
     return value
 
 
-def _integer(value: str, expected: str) -> int:
-    """An integer; ``expected`` names it in the error."""
-    try:
-        return int(value)
-    except ValueError:
-        raise _Invalid(f"is not {expected}") from None
+def _integer(value: str, low: int, high: int, expected: str) -> int:
+    """An integer of ASCII digits within ``low..high``; ``expected`` is the error's wording."""
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
+        raise _Invalid(expected)
+    return int(value)
 
 
 def _season(value: str) -> int:
     """A season year within the warehouse's bounds."""
-    season = _integer(value, "a season year")
-    if not 1869 <= season <= 2200:
-        raise _Invalid("is not a season year between 1869 and 2200")
-    return season
+    return _integer(value, 1869, 2200, "is not a season year between 1869 and 2200")
 
 
 def _score(value: str) -> int:
     """A final score."""
-    score = _integer(value, "a non-negative integer score")
-    if score < 0:
-        raise _Invalid("is not a non-negative integer score")
-    return score
+    return _integer(value, 0, MAX_SCORE, f"is not a non-negative integer score (0 to {MAX_SCORE})")
+
+
+def season_matches(day: date, season: int) -> bool:
+    """Whether a game on ``day`` can belong to ``season`` (July of it to March of the next year)."""
+    return (day.year == season and day.month >= 7) or (day.year == season + 1 and day.month <= 3)
 
 
 def _flag(value: str) -> bool:
@@ -76,22 +84,20 @@ def _flag(value: str) -> bool:
 
 
 def _date(value: str) -> date:
-    """An ISO calendar date."""
+    """An ISO calendar date, written YYYY-MM-DD (fromisoformat alone also takes 20200910 and 2020-W37-4)."""
     try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise _Invalid("is not a YYYY-MM-DD date") from None
 
 
 def _rating(value: str) -> float:
-    """A positive, finite Elo rating."""
-    try:
-        rating = float(value)
-    except ValueError:
-        raise _Invalid("is not a number") from None
-    if not math.isfinite(rating) or rating <= 0:
-        raise _Invalid("is not a positive rating")
-    return rating
+    """An Elo rating: a plain decimal number between ``MIN_RATING`` and ``MAX_RATING``."""
+    if not _DECIMAL.fullmatch(value) or not MIN_RATING <= float(value) <= MAX_RATING:
+        raise _Invalid(f"is not a rating between {MIN_RATING} and {MAX_RATING} (digits and at most one decimal point)")
+    return float(value)
 
 
 def _points(value: str) -> Decimal:
@@ -110,20 +116,44 @@ def _favorite(value: str) -> str:
     return value if value == PICK else _team(value)
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """Yield ``(line number, row)`` after checking that the header has every column."""
+def _text(path: Path) -> str:
+    """The file's text: UTF-8 (a byte-order mark, as spreadsheet exports write, is dropped), from a
+    regular file (a device or a FIFO would be read without end), without NUL bytes."""
     try:
-        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column name.
-        handle = path.open(newline="", encoding="utf-8-sig")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise CsvInputError(f"{path}: is not a regular file")
+        data = path.read_bytes()
     except OSError as exc:
         raise CsvInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or ())]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CsvInputError(f"{path} line {line}: is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                            "save the file as UTF-8") from None
+    if "\0" in text:
+        raise CsvInputError(f"{path} line {text.count(chr(10), 0, text.index(chr(0))) + 1}: holds a NUL byte")
+    return text
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Yield ``(line number, row)`` after checking that the header has every column, once."""
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    try:
+        header = reader.fieldnames or ()
+        twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+        if twice is not None:
+            raise CsvInputError(f"{path} line 1: header names column {twice!r} twice")
+        missing = [c for c in columns if c not in header]
         if missing:
             raise CsvInputError(f"{path}: header lacks column(s) {', '.join(missing)} (expected {','.join(columns)})")
         for row in reader:
             yield reader.line_num, row
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the line being read when the reader gave up
+        if "field larger than field limit" in str(exc):
+            raise CsvInputError(f"{path} line {line}: a field is longer than {csv.field_size_limit():,} characters") from None
+        raise CsvInputError(f"{path} line {line}: {exc}") from None
 
 
 def _field(path: Path, line: int, row: dict[str, str | None], name: str, parse: Callable[[str], _T]) -> _T:
@@ -151,6 +181,9 @@ def read_numbered_games(path: Path) -> list[tuple[int, Game[str]]]:
             score1=_field(path, line, row, "score1", _score),
             score2=_field(path, line, row, "score2", _score),
         )
+        if not season_matches(game.date, game.season):
+            raise CsvInputError(f"{path} line {line}: field 'season' value {row['season']!r} does not match the date "
+                                f"{game.date} ({SEASON_MONTHS})")
         if game.team1 == game.team2:
             raise CsvInputError(f"{path} line {line}: field 'team2' value {game.team2!r} is the same team as team1")
         if games and game.date < games[-1][1].date:

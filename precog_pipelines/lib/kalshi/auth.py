@@ -11,6 +11,9 @@ nothing else; errors about the key file name the path, never its contents.
 from __future__ import annotations
 
 import base64
+import os
+import re
+import stat
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,19 +25,40 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from precog_pipelines.lib.kalshi.errors import KalshiConfigError
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+# An unencrypted 8192-bit RSA key in PEM is about 6.4 kB; anything far larger is not a key.
+MAX_KEY_FILE_BYTES = 64 * 1024
+# The key id travels in the KALSHI-ACCESS-KEY header: printable ASCII without spaces (Kalshi's are UUIDs).
+_KEY_ID = re.compile(r"[!-~]{1,200}")
+
+
+def key_id_problem(key_id: str) -> str | None:
+    """Why ``key_id`` cannot be a Kalshi API key id (it could not even be sent as a header), or None."""
+    if _KEY_ID.fullmatch(key_id):
+        return None
+    return "is not a Kalshi API key id (printable ASCII without spaces, e.g. a UUID from the account's API keys page)"
 
 
 def load_private_key(path: Path) -> rsa.RSAPrivateKey:
     """The RSA private key in the PEM file at ``path`` (PKCS#1 or PKCS#8, unencrypted)."""
     where = f"Kalshi private key file {path} (KALSHI_PRIVATE_KEY_PATH)"
     try:
-        data = Path(path).read_bytes()
+        # Looked at before it is opened: opening a FIFO blocks until a writer comes, and a device
+        # such as /dev/zero never ends.
+        mode, size = (info := os.stat(path)).st_mode, info.st_size
+        if stat.S_ISDIR(mode):
+            raise KalshiConfigError(f"{where} is a directory, not a PEM file")
+        if not stat.S_ISREG(mode):
+            raise KalshiConfigError(f"{where} is not a regular file")
+        if size > MAX_KEY_FILE_BYTES:
+            raise KalshiConfigError(f"{where} is too large for a PEM key ({size} bytes)")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
     except FileNotFoundError:
         raise KalshiConfigError(f"{where} does not exist") from None
-    except IsADirectoryError:
-        raise KalshiConfigError(f"{where} is a directory, not a PEM file") from None
     except OSError as error:
         raise KalshiConfigError(f"{where} cannot be read: {error.strerror}") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise KalshiConfigError(f"{where} is too large for a PEM key (over {MAX_KEY_FILE_BYTES} bytes)")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -56,6 +80,8 @@ class KalshiSigner:
     def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
         if not key_id:
             raise KalshiConfigError("KALSHI_API_KEY_ID is empty")
+        if problem := key_id_problem(key_id):
+            raise KalshiConfigError(f"KALSHI_API_KEY_ID {key_id[:200]!r} {problem}")
         self.key_id = key_id
         self._private_key = private_key
 

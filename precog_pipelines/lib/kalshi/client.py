@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 from precog_pipelines.lib.kalshi.auth import KalshiSigner
 from precog_pipelines.lib.kalshi.errors import (
     KalshiConflictError,
+    KalshiInputError,
     KalshiPaginationError,
     KalshiParseError,
     KalshiRateLimitError,
@@ -59,6 +61,7 @@ from precog_pipelines.lib.kalshi.parse import (
 )
 from precog_pipelines.lib.kalshi.ratelimit import TIERS, KalshiRateLimiter
 from precog_pipelines.lib.kalshi.settings import API_PREFIX, KalshiSettings, kalshi_settings_from_env
+from precog_pipelines.lib.kalshi.tickers import ticker_problem
 from precog_pipelines.lib.resilient_http import (
     GaveUp,
     RetryPolicy,
@@ -140,7 +143,7 @@ class KalshiClient:
     # ---- series, events, markets (public) ------------------------------------------------
 
     def get_series_payload(self, series_ticker: str) -> dict:
-        return self._object(self._request("GET", f"/series/{series_ticker}"), "series")
+        return self._object(self._request("GET", f"/series/{_ticker_segment('series_ticker', series_ticker)}"), "series")
 
     def get_series(self, series_ticker: str) -> Series:
         return parse_series(self.get_series_payload(series_ticker))
@@ -156,7 +159,7 @@ class KalshiClient:
         """Every event matching the filters; ``status`` is a filter value (open, closed, ...)."""
         _check_status_filter(status)
         params = _params(
-            series_ticker=series_ticker,
+            series_ticker=_ticker_filter("series_ticker", series_ticker),
             status=status,
             with_nested_markets="true" if with_nested_markets else None,
             limit=EVENTS_PAGE_LIMIT,
@@ -168,7 +171,7 @@ class KalshiClient:
             yield parse_event(payload)
 
     def get_event_payload(self, event_ticker: str) -> dict:
-        return self._object(self._request("GET", f"/events/{event_ticker}"), "event")
+        return self._object(self._request("GET", f"/events/{_ticker_segment('event_ticker', event_ticker)}"), "event")
 
     def iter_market_payloads(
         self,
@@ -188,10 +191,10 @@ class KalshiClient:
         if not 1 <= limit <= MARKETS_PAGE_LIMIT:
             raise ValueError(f"limit must be between 1 and {MARKETS_PAGE_LIMIT}, got {limit}")
         params = _params(
-            series_ticker=series_ticker,
-            event_ticker=event_ticker,
+            series_ticker=_ticker_filter("series_ticker", series_ticker),
+            event_ticker=_ticker_filter("event_ticker", event_ticker),
             status=status,
-            tickers=",".join(tickers) if tickers else None,
+            tickers=",".join(_ticker_filter("tickers", t) for t in tickers) if tickers else None,
             limit=limit,
         )
         return self._paginate("/markets", "markets", params)
@@ -202,7 +205,7 @@ class KalshiClient:
             yield parse_market(payload)
 
     def get_market_payload(self, ticker: str) -> dict:
-        return self._object(self._request("GET", f"/markets/{ticker}"), "market")
+        return self._object(self._request("GET", f"/markets/{_ticker_segment('ticker', ticker)}"), "market")
 
     def get_market(self, ticker: str) -> Market:
         return parse_market(self.get_market_payload(ticker))
@@ -225,7 +228,8 @@ class KalshiClient:
     ) -> Iterator[Any]:
         """The portfolio's settlements as received (signed; ``min_ts``/``max_ts`` Unix seconds)."""
         params = _params(
-            ticker=ticker, event_ticker=event_ticker, min_ts=min_ts, max_ts=max_ts, limit=PORTFOLIO_PAGE_LIMIT
+            ticker=_ticker_filter("ticker", ticker), event_ticker=_ticker_filter("event_ticker", event_ticker),
+            min_ts=min_ts, max_ts=max_ts, limit=PORTFOLIO_PAGE_LIMIT
         )
         return self._paginate("/portfolio/settlements", "settlements", params, signed=True)
 
@@ -236,7 +240,8 @@ class KalshiClient:
 
     def iter_positions(self, *, ticker: str | None = None, event_ticker: str | None = None) -> Iterator[MarketPosition]:
         """Open (unsettled) market positions; settled ones are in :meth:`iter_settlements`."""
-        params = _params(ticker=ticker, event_ticker=event_ticker, limit=PORTFOLIO_PAGE_LIMIT)
+        params = _params(ticker=_ticker_filter("ticker", ticker), event_ticker=_ticker_filter("event_ticker", event_ticker),
+                         limit=PORTFOLIO_PAGE_LIMIT)
         for payload in self._paginate("/portfolio/positions", "market_positions", params, signed=True):
             yield parse_market_position(payload)
 
@@ -248,17 +253,18 @@ class KalshiClient:
         min_ts: int | None = None,
         max_ts: int | None = None,
     ) -> Iterator[Fill]:
-        params = _params(ticker=ticker, order_id=order_id, min_ts=min_ts, max_ts=max_ts, limit=PORTFOLIO_PAGE_LIMIT)
+        params = _params(ticker=_ticker_filter("ticker", ticker), order_id=order_id, min_ts=min_ts, max_ts=max_ts,
+                         limit=PORTFOLIO_PAGE_LIMIT)
         for payload in self._paginate("/portfolio/fills", "fills", params, signed=True):
             yield parse_fill(payload)
 
     def iter_orders(self, *, ticker: str | None = None, status: str | None = None) -> Iterator[Order]:
-        params = _params(ticker=ticker, status=status, limit=PORTFOLIO_PAGE_LIMIT)
+        params = _params(ticker=_ticker_filter("ticker", ticker), status=status, limit=PORTFOLIO_PAGE_LIMIT)
         for payload in self._paginate("/portfolio/orders", "orders", params, signed=True):
             yield parse_order(payload)
 
     def get_order(self, order_id: str) -> Order:
-        return parse_order(self._object(self._request("GET", f"/portfolio/orders/{order_id}", signed=True), "order"))
+        return parse_order(self._object(self._request("GET", f"/portfolio/orders/{_segment(order_id)}", signed=True), "order"))
 
     def create_order(
         self,
@@ -305,7 +311,7 @@ class KalshiClient:
         return parse_order_response(response)
 
     def cancel_order(self, order_id: str) -> CancelResponse:
-        return parse_cancel_response(self._request("DELETE", f"/portfolio/events/orders/{order_id}", signed=True))
+        return parse_cancel_response(self._request("DELETE", f"/portfolio/events/orders/{_segment(order_id)}", signed=True))
 
     def _order_created_by_earlier_attempt(
         self, conflict: KalshiConflictError, ticker: str, client_order_id: str
@@ -436,6 +442,24 @@ class KalshiClient:
 
 def _params(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _ticker_filter(name: str, value: str | None) -> str | None:
+    """A ticker filter, checked: an empty one would match every market of every series."""
+    if value is not None and (problem := ticker_problem(value)):
+        raise KalshiInputError(f"{name} {problem}")
+    return value
+
+
+def _ticker_segment(name: str, value: str) -> str:
+    """A ticker as a URL path segment: checked, then encoded (so no value can climb to another path)."""
+    _ticker_filter(name, value)
+    return _segment(value)
+
+
+def _segment(value: str) -> str:
+    """Any identifier as one URL path segment: ``/``, ``..``'s slashes, ``?`` and ``%`` encoded."""
+    return quote(str(value), safe="")
 
 
 def _check_status_filter(status: str | None) -> None:

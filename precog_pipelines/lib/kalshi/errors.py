@@ -7,6 +7,8 @@ the classes below. No message ever contains a key, a signature or a request head
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from precog_pipelines.lib.resilient_http import TransientError
@@ -19,6 +21,10 @@ class KalshiError(Exception):
 
 class KalshiConfigError(KalshiError):
     """Missing or invalid configuration: environment, base URL, key id or key file."""
+
+
+class KalshiInputError(KalshiError, ValueError):
+    """An argument cannot go into a request (e.g. a ticker outside Kalshi's format); nothing was sent."""
 
 
 class KalshiParseError(KalshiError, ValueError):
@@ -146,6 +152,13 @@ def _error_fields(body: Any) -> tuple[str | None, str, str | None]:
                 str(details) if details is not None else None,
             )
     if isinstance(body, str) and body.strip():
-        return None, short_text(body.strip()), None
+        return None, short_text(_one_line(body)), None
     return None, "", None
 
+
+def _one_line(text: str) -> str:
+    """A non-JSON error body (a proxy's or server's HTML page) as one line of its words."""
+    return " ".join(html.unescape(_MARKUP.sub(" ", text)).split())
+
+
+_MARKUP = re.compile(r"<[^>]*>")

@@ -77,11 +77,17 @@ def kalshi_settings(
     if environment not in ENVIRONMENTS:
         raise KalshiConfigError(f"KALSHI_ENV {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
     key_path = private_key_path.strip()
+    try:
+        expanded = Path(key_path).expanduser() if key_path else None
+    except RuntimeError:  # "~someone/..." and no user someone
+        raise KalshiConfigError(
+            f"KALSHI_PRIVATE_KEY_PATH {key_path!r} starts with {key_path.split('/', 1)[0]!r}, a home folder of no "
+            "user of this machine (give the full path)") from None
     return KalshiSettings(
         environment=environment,
         base_url=base_url.strip() or ENVIRONMENTS[environment],
         api_key_id=api_key_id.strip() or None,
-        private_key_path=Path(key_path).expanduser() if key_path else None,
+        private_key_path=expanded,
         rate_tier=rate_tier.strip().lower() or "basic",
         timeout_seconds=timeout_seconds,
     )

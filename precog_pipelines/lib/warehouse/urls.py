@@ -77,3 +77,23 @@ def redact_url(url: str) -> str:
         return url  # nothing secret: shown exactly as given
     query = urlencode([(k, "***" if _SECRET_PARAMETER.search(k) else v) for k, v in pairs], safe="*")
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+_UNKNOWN_PARAMETER = re.compile(r'invalid (?:URI )?(?:query parameter|connection option):? "([^"]*)"')
+
+
+def libpq_problem(url: str) -> str | None:
+    """Why libpq would refuse the URL's options (e.g. ``?bogus=1``), or None. Names only the option,
+    never a value: a value may be a password."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(libpq_url(url))
+    except ProgrammingError as error:
+        unknown = _UNKNOWN_PARAMETER.search(str(error))
+        if unknown:
+            return (f"has the option {unknown.group(1)!r}, which PostgreSQL does not know "
+                    "(e.g. sslmode, connect_timeout, application_name)")
+        return "is not a connection URL PostgreSQL can read (check its ?options and %-escapes)"
+    return None
