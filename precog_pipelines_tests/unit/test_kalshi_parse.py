@@ -190,7 +190,7 @@ def test_parse_errors_route_bad_rows_to_rejects(market_payload):
         (404, {"error": {"code": "not_found", "message": "not found"}}, KalshiNotFound, "HTTP 404 not_found"),
         (400, {"error": {"code": "invalid_price", "message": "invalid price", "service": "exchange"}},
          KalshiRequestError, "HTTP 400 invalid_price: invalid price"),
-        (503, "<html>upstream</html>", KalshiServerError, "<html>upstream</html>"),
+        (503, "<html>upstream</html>", KalshiServerError, "HTTP 503: upstream"),  # an HTML page as its text
         (500, None, KalshiServerError, "HTTP 500"),
     ],
 )
