@@ -20,30 +20,33 @@ CREATE DOMAIN price AS numeric
     CONSTRAINT price_at_most_4_decimals CHECK (VALUE = round(VALUE, 4));
 COMMENT ON DOMAIN price IS
     'Dollars per contract, 0..1, exactly representable in numeric(10,4): refused, never rounded. '
-    'Stored at scale 4 by round_to_price_scale().';
+    'Stored at scale 4 by the <table>_price_scale triggers (install_price_scale_trigger).';
 
--- Stores the named price columns at scale 4, the representation numeric(10,4) gave them. The
+-- Stores a table's price columns at scale 4, the representation numeric(10,4) gave them. The
 -- domain has already refused any value this would change, so it only pads: 0.5 becomes 0.5000.
-CREATE FUNCTION round_to_price_scale() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    stored jsonb := to_jsonb(NEW);
-    padded jsonb := '{}';
-    column_name text;
+-- One generated function per table (direct assignments, no per-row jsonb): a merge inserts
+-- 100,000 market versions through it. A migration adding price columns calls this again.
+CREATE FUNCTION install_price_scale_trigger(table_name text, price_columns text[]) RETURNS void
+LANGUAGE plpgsql AS $install$
 BEGIN
-    FOREACH column_name IN ARRAY TG_ARGV LOOP
-        IF stored ->> column_name IS NOT NULL THEN
-            padded := padded || jsonb_build_object(column_name, round((stored ->> column_name)::numeric, 4));
-        END IF;
-    END LOOP;
-    RETURN jsonb_populate_record(NEW, padded);
+    EXECUTE format(
+        'CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql AS $body$
+         BEGIN
+             %2$s
+             RETURN NEW;
+         END;
+         $body$',
+        table_name || '_price_scale',
+        (SELECT string_agg(format('NEW.%1$I := round(NEW.%1$I, 4);', c), ' ') FROM unnest(price_columns) AS c));
+    EXECUTE format('DROP TRIGGER IF EXISTS %1$I ON %2$I', table_name || '_price_scale', table_name);
+    EXECUTE format('CREATE TRIGGER %1$I BEFORE INSERT OR UPDATE ON %2$I FOR EACH ROW EXECUTE FUNCTION %1$I()',
+                   table_name || '_price_scale', table_name);
 END;
-$$;
+$install$;
 
 DO $$
 DECLARE
     priced record;
-    price_column text;
 BEGIN
     FOR priced IN
         SELECT * FROM (VALUES
@@ -57,14 +60,10 @@ BEGIN
             ('settlements', ARRAY['settlement_value'])
         ) AS t (table_name, columns)
     LOOP
-        FOREACH price_column IN ARRAY priced.columns LOOP
-            EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE price', priced.table_name, price_column);
-        END LOOP;
-        EXECUTE format(
-            'CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %I
-                 FOR EACH ROW EXECUTE FUNCTION round_to_price_scale(%s)',
-            priced.table_name || '_price_scale', priced.table_name,
-            (SELECT string_agg(quote_literal(c), ', ') FROM unnest(priced.columns) AS c));
+        -- One ALTER TABLE per table: a domain with checks rewrites the table, once for all columns.
+        EXECUTE format('ALTER TABLE %I %s', priced.table_name,
+                       (SELECT string_agg(format('ALTER COLUMN %I TYPE price', c), ', ') FROM unnest(priced.columns) c));
+        PERFORM install_price_scale_trigger(priced.table_name, priced.columns);
     END LOOP;
 END;
 $$;
@@ -75,24 +74,27 @@ $$;
 CREATE FUNCTION add_finite_number_checks() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    numeric_column record;
+    unchecked record;
     added integer := 0;
 BEGIN
-    FOR numeric_column IN
-        SELECT c.table_name, c.column_name, c.table_name || '_' || c.column_name || '_finite' AS check_name
+    -- One ALTER TABLE per table, so that its new checks are validated in one scan.
+    FOR unchecked IN
+        SELECT c.table_name, count(*) AS columns, string_agg(format(
+                   'ADD CONSTRAINT %I CHECK (%I NOT IN (''NaN'', ''Infinity'', ''-Infinity''))',
+                   c.table_name || '_' || c.column_name || '_finite', c.column_name), ', '
+                   ORDER BY c.ordinal_position) AS additions
           FROM information_schema.columns c
           JOIN information_schema.tables t USING (table_schema, table_name)
          WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
            AND c.data_type = 'numeric' AND c.domain_name IS NULL
-         ORDER BY c.table_name, c.ordinal_position
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                            WHERE k.conrelid = format('%I', c.table_name)::regclass
+                              AND k.conname = c.table_name || '_' || c.column_name || '_finite')
+         GROUP BY c.table_name
+         ORDER BY c.table_name
     LOOP
-        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_constraint
-                               WHERE conrelid = numeric_column.table_name::regclass
-                                 AND conname = numeric_column.check_name);
-        EXECUTE format(
-            'ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I NOT IN (''NaN'', ''Infinity'', ''-Infinity''))',
-            numeric_column.table_name, numeric_column.check_name, numeric_column.column_name);
-        added := added + 1;
+        EXECUTE format('ALTER TABLE %I %s', unchecked.table_name, unchecked.additions);
+        added := added + unchecked.columns;
     END LOOP;
     RETURN added;
 END;
