@@ -30,28 +30,34 @@ BEGIN
         ) AS t (table_name, business_key)
     LOOP
         key_match := (SELECT string_agg(format('v.%1$I = NEW.%1$I', k), ' AND ') FROM unnest(history.business_key) k);
-        -- Versions of a key never overlap, so only two can overlap a new span: one starting
-        -- inside it, or the latest one starting before it, if that one ends after it starts.
-        -- Both probes walk the <table>_history_ix index (business key, row_start_ts).
+        -- Versions of a key never overlap, so they end in the order they start. A new current
+        -- version [s, now) overlaps another exactly when the latest-starting one ends after s (or
+        -- has not ended): one probe. A closed one can overlap only a version starting inside it or
+        -- the latest one starting before it: two probes. Each walks <table>_history_ix
+        -- (business key, row_start_ts) for one row.
         EXECUTE format($f$
             CREATE FUNCTION %1$I() RETURNS trigger
             LANGUAGE plpgsql AS $body$
             DECLARE
                 overlapped bigint;
             BEGIN
-                IF NOT NEW.row_current_ind THEN
-                    LOCK TABLE %2$I IN SHARE ROW EXCLUSIVE MODE;
-                END IF;
-                SELECT v.id INTO overlapped FROM %2$I v
-                 WHERE %3$s AND v.row_start_ts >= NEW.row_start_ts
-                   AND v.row_start_ts < coalesce(NEW.row_end_ts, 'infinity')
-                 LIMIT 1;
-                IF overlapped IS NULL THEN
+                IF NEW.row_current_ind THEN
                     SELECT v.id INTO overlapped FROM (
                         SELECT v.id, v.row_end_ts FROM %2$I v
-                         WHERE %3$s AND v.row_start_ts < NEW.row_start_ts
-                         ORDER BY v.row_start_ts DESC LIMIT 1) v
+                         WHERE %3$s ORDER BY v.row_start_ts DESC LIMIT 1) v
                      WHERE v.row_end_ts IS NULL OR v.row_end_ts > NEW.row_start_ts;
+                ELSE
+                    LOCK TABLE %2$I IN SHARE ROW EXCLUSIVE MODE;
+                    SELECT v.id INTO overlapped FROM %2$I v
+                     WHERE %3$s AND v.row_start_ts >= NEW.row_start_ts AND v.row_start_ts < NEW.row_end_ts
+                     LIMIT 1;
+                    IF overlapped IS NULL THEN
+                        SELECT v.id INTO overlapped FROM (
+                            SELECT v.id, v.row_end_ts FROM %2$I v
+                             WHERE %3$s AND v.row_start_ts < NEW.row_start_ts
+                             ORDER BY v.row_start_ts DESC LIMIT 1) v
+                         WHERE v.row_end_ts IS NULL OR v.row_end_ts > NEW.row_start_ts;
+                    END IF;
                 END IF;
                 IF overlapped IS NOT NULL THEN
                     RAISE EXCEPTION '%2$s: a version from %% to %% overlaps version id %% of the same key',
