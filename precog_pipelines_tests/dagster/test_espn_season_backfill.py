@@ -97,29 +97,40 @@ def _games(conn) -> list[tuple]:
         "FROM games g JOIN teams h ON h.id = g.home_team_id JOIN teams a ON a.id = g.away_team_id").fetchall()
 
 
-@pytest.mark.parametrize("espn_home", ["LAR", "CIN"], ids=["same_home", "other_team_home"])
-def test_a_game_in_the_files_and_from_espn_is_one_row_with_the_files_result(warehouse_url, db, espn_home):
-    """Precedence, both ways round: ESPN after the files, and the files after ESPN."""
+def _super_bowl_from_espn(db, espn_home: str):
     espn_away = "CIN" if espn_home == "LAR" else "LAR"
     home_score, away_score = (23, 20) if espn_home == "LAR" else (20, 23)
-    espn = _espn_state("401326999", SUPER_BOWL.date, f.team_id(db, espn_home), f.team_id(db, espn_away),
+    return _espn_state("401326999", SUPER_BOWL.date, f.team_id(db, espn_home), f.team_id(db, espn_away),
                        home_score, away_score)
-    observed = datetime(2022, 2, 14, tzinfo=UTC)
-    files_row = [("spreadspoke", "LAR", "CIN", 23, 20, "401326999", 5)]
 
-    with connect(warehouse_url) as conn:  # the files, then ESPN
+
+SUPER_BOWL_OBSERVED = datetime(2022, 2, 14, tzinfo=UTC)
+SUPER_BOWL_FILES_ROW = [("spreadspoke", "LAR", "CIN", 23, 20, "401326999", 5)]
+
+
+# Precedence, both ways round, each in its own fresh warehouse (game_states history cannot be
+# deleted to start again: sql/0041).
+@pytest.mark.parametrize("espn_home", ["LAR", "CIN"], ids=["same_home", "other_team_home"])
+def test_a_game_in_the_files_then_from_espn_is_one_row_with_the_files_result(warehouse_url, db, espn_home):
+    """Precedence: ESPN after the files."""
+    espn = _super_bowl_from_espn(db, espn_home)
+    with connect(warehouse_url) as conn:
         record_historical_games(conn, "nfl", [(SUPER_BOWL, "spreadspoke")])
-        load_scoreboard(conn, [espn], observed)
-    assert _games(db) == files_row
+        load_scoreboard(conn, [espn], SUPER_BOWL_OBSERVED)
+    assert _games(db) == SUPER_BOWL_FILES_ROW
 
-    db.execute("DELETE FROM game_states")
-    db.execute("DELETE FROM games")
-    with connect(warehouse_url) as conn:  # ESPN, then the files, then ESPN again
-        load_scoreboard(conn, [espn], observed)
+
+@pytest.mark.parametrize("espn_home", ["LAR", "CIN"], ids=["same_home", "other_team_home"])
+def test_a_game_from_espn_then_in_the_files_is_one_row_with_the_files_result(warehouse_url, db, espn_home):
+    """Precedence: the files after ESPN, then ESPN again."""
+    espn_away = "CIN" if espn_home == "LAR" else "LAR"
+    espn = _super_bowl_from_espn(db, espn_home)
+    with connect(warehouse_url) as conn:
+        load_scoreboard(conn, [espn], SUPER_BOWL_OBSERVED)
         assert _games(conn)[0][:3] == ("espn", espn_home, espn_away)
         recorded = record_historical_games(conn, "nfl", [(SUPER_BOWL, "spreadspoke")])
-        load_scoreboard(conn, [espn], observed)
-    assert _games(db) == files_row
+        load_scoreboard(conn, [espn], SUPER_BOWL_OBSERVED)
+    assert _games(db) == SUPER_BOWL_FILES_ROW
     assert [r.game_id for r in recorded] == [db.execute("SELECT id FROM games").fetchone()[0]]
 
 

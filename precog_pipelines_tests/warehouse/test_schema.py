@@ -18,17 +18,17 @@ from precog_pipelines_tests.support.factories import NOW
 @pytest.mark.parametrize("price", [Decimal("1.5"), Decimal("-0.1")])
 def test_market_price_outside_unit_interval_is_rejected(db, column, price):
     f.market(db)
-    with pytest.raises(errors.CheckViolation, match=f"markets_{column}_check"):
+    with pytest.raises(errors.CheckViolation, match="price_between_0_and_1"):
         f.market_version(db, **{column: price, "row_current_ind": False, "row_end_ts": NOW + timedelta(1),
                                 "row_start_ts": NOW - timedelta(1)})
 
 
-def test_market_price_keeps_four_decimals(db):
+def test_market_price_with_a_fifth_decimal_is_refused_not_rounded(db):
+    """Issue 18, finding 4: numeric(10,4) used to round 0.00005 to 0.0001; the price domain refuses it."""
     f.market(db)
-    f.market_version(db, yes_bid=Decimal("0.00005"), row_current_ind=False,
-                     row_start_ts=NOW - timedelta(2), row_end_ts=NOW - timedelta(1))
-    stored = db.execute("SELECT yes_bid FROM markets WHERE NOT row_current_ind").fetchone()[0]
-    assert stored == Decimal("0.0001")
+    with pytest.raises(errors.CheckViolation, match="price_at_most_4_decimals"):
+        f.market_version(db, yes_bid=Decimal("0.00005"), row_current_ind=False,
+                         row_start_ts=NOW - timedelta(2), row_end_ts=NOW - timedelta(1))
 
 
 @pytest.mark.parametrize("status", ["initialized", "active", "inactive", "closed", "determined",
@@ -61,6 +61,10 @@ def test_market_result_accepts_exactly_the_contract_values(db, result, accepted)
 
 def test_two_current_rows_for_one_ticker_are_rejected(db):
     f.market(db)
+    # Two guards: the overlap trigger (sql/0041) and, behind it, the one-current unique index.
+    with db.transaction(), pytest.raises(errors.ExclusionViolation, match="overlaps version id"):
+        f.market_version(db, yes_bid=Decimal("0.5600"))
+    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")
     with pytest.raises(errors.UniqueViolation, match="markets_one_current_uq"):
         f.market_version(db, yes_bid=Decimal("0.5600"))
 
@@ -273,8 +277,11 @@ def test_every_timestamp_is_timezone_aware(db):
 
 
 def test_every_price_is_numeric_10_4(db):
+    """A price is the domain `price` (exactly a numeric(10,4), 0..1: sql/0040), a fee numeric(10,4)."""
     price_columns = db.execute(
-        "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
+        "SELECT table_name, column_name, data_type, "
+        "coalesce(numeric_precision, CASE domain_name WHEN 'price' THEN 10 END), "
+        "coalesce(numeric_scale, CASE domain_name WHEN 'price' THEN 4 END) "
         "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
         "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND ("
         "  column_name LIKE '%%price%%' OR column_name IN "
