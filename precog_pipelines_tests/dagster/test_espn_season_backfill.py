@@ -109,7 +109,7 @@ SUPER_BOWL_FILES_ROW = [("spreadspoke", "LAR", "CIN", 23, 20, "401326999", 5)]
 
 
 # Precedence, both ways round, each in its own fresh warehouse (game_states history cannot be
-# deleted to start again: sql/0041).
+# deleted to start again: sql/0064).
 @pytest.mark.parametrize("espn_home", ["LAR", "CIN"], ids=["same_home", "other_team_home"])
 def test_a_game_in_the_files_then_from_espn_is_one_row_with_the_files_result(warehouse_url, db, espn_home):
     """Precedence: ESPN after the files."""

@@ -100,7 +100,7 @@ def _second_current(table: str, key_index: str) -> Callable[[psycopg.Connection]
     """A copy of the current version, also current, a minute later."""
     def plant(db: psycopg.Connection) -> None:
         db.execute(f"DROP INDEX {key_index}")
-        db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")  # <table>_versions_do_not_overlap (sql/0041)
+        db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")  # <table>_versions_do_not_overlap (sql/0064)
         columns = [r[0] for r in db.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
             "AND identity_generation IS NULL ORDER BY ordinal_position", (table,))]

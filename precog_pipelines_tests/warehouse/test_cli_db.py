@@ -53,7 +53,7 @@ def test_unreachable_server_is_one_clear_line(tmp_path):
 def test_non_postgres_url_is_refused(tmp_path):
     result = precog("db", "status", "--database-url", "sqlite:///precog.db")
 
-    assert result.returncode == 1
+    assert result.returncode == 2  # refused by the option itself, as click's usage errors are
     assert "Traceback" not in result.stderr
     assert "scheme 'sqlite' is not PostgreSQL" in result.stderr
 

@@ -33,7 +33,7 @@ def test_clean_history_passes_every_rule(db):
 
 def test_overlapping_versions_are_reported_with_samples(db):
     f.market(db)  # current from NOW
-    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0041 prevents
+    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0064 prevents
     _closed(db, -3, -1)
     _closed(db, -2, 0)
     overlaps = q.overlap_violations(db, MARKETS)
@@ -43,7 +43,7 @@ def test_overlapping_versions_are_reported_with_samples(db):
 
 def test_a_closed_version_running_into_the_current_one_overlaps(db):
     f.market(db)
-    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0041 prevents
+    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0064 prevents
     _closed(db, -1, 1)
     assert q.overlap_violations(db, MARKETS).count == 1
 
@@ -57,7 +57,7 @@ def test_gap_between_versions_is_reported(db):
 
 def test_two_current_versions_and_a_key_without_one_are_reported(db):
     f.market(db)
-    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0041 prevents
+    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0064 prevents
     db.execute("DROP INDEX markets_one_current_uq")  # plant what the index normally prevents
     f.market_version(db, row_start_ts=NOW + timedelta(hours=1))
     f.market_ticker(db, ticker="KXNFLGAME-26SEP13DALNYG-NYG")

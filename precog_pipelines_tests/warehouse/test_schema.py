@@ -61,7 +61,7 @@ def test_market_result_accepts_exactly_the_contract_values(db, result, accepted)
 
 def test_two_current_rows_for_one_ticker_are_rejected(db):
     f.market(db)
-    # Two guards: the overlap trigger (sql/0041) and, behind it, the one-current unique index.
+    # Two guards: the overlap trigger (sql/0064) and, behind it, the one-current unique index.
     with db.transaction(), pytest.raises(errors.ExclusionViolation, match="overlaps version id"):
         f.market_version(db, yes_bid=Decimal("0.5600"))
     db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")
@@ -277,7 +277,7 @@ def test_every_timestamp_is_timezone_aware(db):
 
 
 def test_every_price_is_numeric_10_4(db):
-    """A price is the domain `price` (exactly a numeric(10,4), 0..1: sql/0040), a fee numeric(10,4)."""
+    """A price is the domain `price` (exactly a numeric(10,4), 0..1: sql/0063), a fee numeric(10,4)."""
     price_columns = db.execute(
         "SELECT table_name, column_name, data_type, "
         "coalesce(numeric_precision, CASE domain_name WHEN 'price' THEN 10 END), "

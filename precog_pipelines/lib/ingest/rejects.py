@@ -102,7 +102,7 @@ class NumericLimit:
 
 
 # Domains over unconstrained numeric that refuse what their numeric(p, s) would round
-# (sql/0040_exact_prices_and_finite_numbers.sql). information_schema reports no precision for
+# (sql/0063_exact_prices_and_finite_numbers.sql). information_schema reports no precision for
 # their columns, so their limits are stated here; test_schema keeps this map equal to the schema's.
 NUMERIC_DOMAINS = {"price": NumericLimit(10, 4, Decimal(0), Decimal(1))}
 

@@ -1,4 +1,4 @@
--- 0040 for the tables created after it (0060 model evaluation, 0061 backtests): backtest prices
+-- 0063 for the evaluation and backtest tables (0060, 0061): backtest prices
 -- become the exact `price` domain, stored at scale 4, and every numeric column refuses NaN and
 -- the infinities (issue 18, finding 4).
 ALTER TABLE backtest_runs ALTER COLUMN half_spread TYPE price;
