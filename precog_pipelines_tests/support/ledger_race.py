@@ -135,7 +135,7 @@ def job_calls(book: Book) -> list[JobCall]:
     """One call per job, settlements and exits interleaved."""
     settles = [JobCall("settle", t) for t in book.settle]
     exits = [JobCall("exit", k) for k in book.exit]
-    calls = [c for pair in zip(settles, exits) for c in pair]
+    calls = [c for pair in zip(settles, exits, strict=False) for c in pair]
     return calls + settles[len(exits):] + exits[len(settles):]
 
 
