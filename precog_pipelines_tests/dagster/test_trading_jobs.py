@@ -104,6 +104,29 @@ def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(wareho
     assert _tick(market_settlement_sensor(), resources, dagster_instance, result.cursor).run_requests == []
 
 
+def test_a_failed_exit_is_requested_again_under_a_new_run_key(warehouse_url, resources, position_key,
+                                                            private_dagster_instance):
+    """Finding 1: an exit whose run failed for a transient reason (the warehouse unreachable) is
+    requested again by position_exit_sensor while its rule still fires, as exit:<key>:<rule>#2;
+    the rerun exits once (before: the spent run key was never requested again)."""
+    instance = private_dagster_instance
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+    [request] = _tick(position_exit_sensor(), resources, instance).run_requests
+    unreachable = resources | {"warehouse": WarehouseResource(database_url="postgresql://postgres@127.0.0.1:1/x")}
+    assert not position_exit_job.execute_in_process(run_config=request.run_config, resources=unreachable,
+                                                    instance=instance, tags=request.tags,
+                                                    raise_on_error=False).success
+
+    [retry] = _tick(position_exit_sensor(), resources, instance).run_requests
+
+    assert retry.run_key == f"exit:{position_key}:stop_loss#2" and retry.tags == request.tags
+    assert position_exit_job.execute_in_process(run_config=retry.run_config, resources=resources,
+                                                instance=instance, tags=retry.tags).success
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT count(*) FROM position_exits").fetchone()[0] == 1
+    assert _tick(position_exit_sensor(), resources, instance).run_requests == []
+
+
 def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, resources, dagster_instance,
                                                                webhook):  # noqa: F811
     url, receiver = webhook
