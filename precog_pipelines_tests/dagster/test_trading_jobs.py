@@ -53,18 +53,18 @@ def _quote(url: str, **changes) -> None:
         conn.commit()
 
 
-def _tick(sensor, resources, cursor=None):
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+def _tick(sensor, resources, instance, cursor=None):
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
         return sensor(context)
 
 
 def test_exit_sensor_requests_the_exit_job_once_and_the_job_exits_once(warehouse_url, resources, position_key,
                                                                         dagster_instance):
-    first = _tick(position_exit_sensor(), resources)
+    first = _tick(position_exit_sensor(), resources, dagster_instance)
     assert first.run_requests == [] and "1 open position(s) checked" in first.skip_reason.skip_message
     _quote(warehouse_url, yes_bid=D("0.4500"))
 
-    result = _tick(position_exit_sensor(), resources, first.cursor)
+    result = _tick(position_exit_sensor(), resources, dagster_instance, first.cursor)
 
     [request] = result.run_requests
     assert request.run_key == f"exit:{position_key}:stop_loss"
@@ -80,16 +80,16 @@ def test_exit_sensor_requests_the_exit_job_once_and_the_job_exits_once(warehouse
         assert conn.execute("SELECT count(*) FROM position_exits").fetchone()[0] == 1
     materializations = dagster_instance.fetch_materializations(dg.AssetKey("positions"), limit=10).records
     assert any(m.asset_materialization.metadata["position_key"].value == position_key for m in materializations)
-    assert _tick(position_exit_sensor(), resources, result.cursor).run_requests == []
+    assert _tick(position_exit_sensor(), resources, dagster_instance, result.cursor).run_requests == []
 
 
 def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(warehouse_url, resources, position_key,
                                                                           dagster_instance):
-    first = _tick(market_settlement_sensor(), resources)
+    first = _tick(market_settlement_sensor(), resources, dagster_instance)
     assert first.run_requests == []
     _quote(warehouse_url, status="determined", result="yes", settlement_value=D("1.0000"))
 
-    result = _tick(market_settlement_sensor(), resources, first.cursor)
+    result = _tick(market_settlement_sensor(), resources, dagster_instance, first.cursor)
 
     [request] = result.run_requests
     assert request.run_key == f"settle:{TICKER}"
@@ -101,7 +101,30 @@ def test_settlement_sensor_requests_once_per_market_and_the_job_books_pnl(wareho
             "settled", D("40") - D("22.80") - D("0.69"))
         assert conn.execute("SELECT count(*) FROM settlements").fetchone()[0] == 1
         assert conn.execute("SELECT balance FROM account_balance_current").fetchone()[0] == D("1016.51")
-    assert _tick(market_settlement_sensor(), resources, result.cursor).run_requests == []
+    assert _tick(market_settlement_sensor(), resources, dagster_instance, result.cursor).run_requests == []
+
+
+def test_a_failed_exit_is_requested_again_under_a_new_run_key(warehouse_url, resources, position_key,
+                                                            private_dagster_instance):
+    """Finding 1: an exit whose run failed for a transient reason (the warehouse unreachable) is
+    requested again by position_exit_sensor while its rule still fires, as exit:<key>:<rule>#2;
+    the rerun exits once (before: the spent run key was never requested again)."""
+    instance = private_dagster_instance
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+    [request] = _tick(position_exit_sensor(), resources, instance).run_requests
+    unreachable = resources | {"warehouse": WarehouseResource(database_url="postgresql://postgres@127.0.0.1:1/x")}
+    assert not position_exit_job.execute_in_process(run_config=request.run_config, resources=unreachable,
+                                                    instance=instance, tags=request.tags,
+                                                    raise_on_error=False).success
+
+    [retry] = _tick(position_exit_sensor(), resources, instance).run_requests
+
+    assert retry.run_key == f"exit:{position_key}:stop_loss#2" and retry.tags == request.tags
+    assert position_exit_job.execute_in_process(run_config=retry.run_config, resources=resources,
+                                                instance=instance, tags=retry.tags).success
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT count(*) FROM position_exits").fetchone()[0] == 1
+    assert _tick(position_exit_sensor(), resources, instance).run_requests == []
 
 
 def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, resources, dagster_instance,

@@ -46,8 +46,8 @@ def _run(assets, resources, instance) -> dg.ExecuteInProcessResult:
     return result
 
 
-def _tick(sensor, resources, cursor=None) -> dg.SensorResult:
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+def _tick(sensor, resources, instance, cursor=None) -> dg.SensorResult:
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
         return sensor(context)
 
 
@@ -83,26 +83,26 @@ def test_edge_to_position_to_exit_and_settlement(resources, dagster_instance, ra
     # The price falls through one position's stop: the exit sensor fires once, the job exits once.
     _fall_through_stop(sandbox, stopped)
     _run([kalshi_markets], resources, dagster_instance)
-    tick = _tick(position_exit_sensor(), resources)
+    tick = _tick(position_exit_sensor(), resources, dagster_instance)
     [request] = tick.run_requests
     assert request.run_key == f"exit:{stopped['position_key']}:stop_loss"
     for _ in range(2):
         assert position_exit_job.execute_in_process(run_config=request.run_config, resources=resources,
                                                     instance=dagster_instance).success
-    assert _tick(position_exit_sensor(), resources, tick.cursor).run_requests == []
+    assert _tick(position_exit_sensor(), resources, dagster_instance, tick.cursor).run_requests == []
 
     # Every game finishes and its markets settle; the settlement sensor fires once per market held.
     sandbox.clear_quotes()
     finalized = max(g["finalized_at"] for g in world.values() if g["finalized_at"])
     sandbox.set_time(datetime.fromisoformat(finalized.replace("Z", "+00:00")) + timedelta(minutes=1))
     _run([kalshi_markets, game_states], resources, dagster_instance)
-    settle = _tick(market_settlement_sensor(), resources)
+    settle = _tick(market_settlement_sensor(), resources, dagster_instance)
     held = sorted(p["ticker"] for p in opened[1:])
     assert sorted(r.run_key for r in settle.run_requests) == [f"settle:{t}" for t in held]
     for request in settle.run_requests * 2:  # every settlement run twice: booked once
         assert settlement_job.execute_in_process(run_config=request.run_config, resources=resources,
                                                  instance=dagster_instance).success
-    assert _tick(market_settlement_sensor(), resources, settle.cursor).run_requests == []
+    assert _tick(market_settlement_sensor(), resources, dagster_instance, settle.cursor).run_requests == []
 
     with connect(rated_warehouse_url) as conn:
         final = {p["position_key"]: p for p in _rows(conn, "SELECT * FROM positions_current")}
@@ -142,7 +142,7 @@ def test_live_mode_trades_through_the_exchange(resources, dagster_instance, rate
 
     _fall_through_stop(sandbox, opened[0])
     _run([kalshi_markets], live, dagster_instance)
-    [request] = _tick(position_exit_sensor(), live).run_requests
+    [request] = _tick(position_exit_sensor(), live, dagster_instance).run_requests
     assert position_exit_job.execute_in_process(run_config=request.run_config, resources=live,
                                                 instance=dagster_instance).success
 

@@ -168,3 +168,20 @@ def test_racing_exit_and_settlement_book_the_position_once(opened):
     with connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM positions_current WHERE status <> 'open'").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM account_balance").fetchone()[0] == 3
+
+
+def test_a_balance_change_stamped_before_the_current_version_follows_it(opened):
+    """Finding 1 (the CheckViolation): a job that waited on the balance behind a job stamped later
+    (its clock was read first) versions the balance just after that one, adding to it, instead of
+    closing the current version before it started."""
+    url, _ = opened
+    with connect(url) as conn:
+        before = _balance(conn)
+        later = ledger.adjust_balance(conn, ledger.PAPER_ACCOUNT, D("10"), "settlement", at(hours=2))
+        earlier = ledger.adjust_balance(conn, ledger.PAPER_ACCOUNT, D("5"), "settlement", at(hours=1))
+        conn.commit()
+        history = conn.execute("SELECT balance, row_start_ts, row_end_ts FROM account_balance "
+                               "WHERE account_key = 'kalshi:paper' ORDER BY id DESC LIMIT 2").fetchall()
+    assert (later, earlier) == (before + D("10"), before + D("15"))
+    [(_, newest_start, newest_end), (_, previous_start, previous_end)] = history
+    assert newest_end is None and previous_end == newest_start > previous_start

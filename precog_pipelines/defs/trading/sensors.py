@@ -12,7 +12,7 @@ from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.monitor import scan_open_positions
-from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle
+from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -20,10 +20,29 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 # the cursor resumes where the last tick stopped.
 POSITIONS_PER_TICK = 10_000
 MARKET_VERSIONS_PER_TICK = 5_000
+# A settlement or exit whose run failed (a transient cause: the database or the exchange was
+# unreachable, a lock timed out) is requested again while it is still due, up to this many
+# runs in all; after that the failure alert (alert_on_run_failure) stands and a person decides.
+MAX_ATTEMPTS = 5
 
 
 def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
     return int(json.loads(context.cursor).get(key, 0)) if context.cursor else 0
+
+
+def attempt_run_key(context: dg.SensorEvaluationContext, job: dg.JobDefinition, base: str,
+                    tags: dict[str, str]) -> str | None:
+    """The run key for the next run of ``job`` tagged ``tags``: ``base`` for the first, then
+    ``base#2``, ``base#3``... one more per failed run. A run key is requested once, so a
+    failed run's key is spent; numbering by failures requests the work again, and only after
+    a failure (a run still going keeps the same key, which Dagster skips as already requested).
+    None once MAX_ATTEMPTS runs have failed. The jobs are idempotent, so a rerun of work that
+    did get booked books nothing."""
+    failures = context.instance.get_runs_count(dg.RunsFilter(
+        job_name=job.name, statuses=[dg.DagsterRunStatus.FAILURE], tags=tags))
+    if failures >= MAX_ATTEMPTS:
+        return None
+    return base if failures == 0 else f"{base}#{failures + 1}"
 
 
 def position_exit_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
@@ -64,27 +83,33 @@ def defs() -> dg.Definitions:
 def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
     """Every 30 seconds, check each open position against the latest market prices (stop loss,
     profit target, trailing stop from the peak bid since entry, time exit before close) and
-    request position_exit_job once per position and rule that fires."""
+    request position_exit_job once per position and rule that fires, and again after each failed
+    run while the rule still fires (up to MAX_ATTEMPTS runs)."""
     after_id = _cursor(context, "after_position_id")
     with warehouse.connection() as conn:
         scan = scan_open_positions(conn, datetime.now(timezone.utc), after_id, POSITIONS_PER_TICK)
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
-    requests = [
-        dg.RunRequest(
-            run_key=f"exit:{candidate.position_key}:{candidate.signal.rule}",
+    requests = []
+    for candidate in scan.candidates:
+        tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule}
+        run_key = attempt_run_key(context, position_exit_job, f"exit:{candidate.position_key}:{candidate.signal.rule}",
+                                  tags)
+        if run_key is None:
+            continue
+        requests.append(dg.RunRequest(
+            run_key=run_key,
             run_config={"ops": {"exit_position_op": {"config": {
                 "position_key": candidate.position_key, "rule": candidate.signal.rule,
                 "priority": candidate.signal.priority}}}},
-            tags={"dagster/priority": str(10 - candidate.signal.priority),
-                  "precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule},
-        )
-        for candidate in scan.candidates
-    ]
+            tags={"dagster/priority": str(10 - candidate.signal.priority), **tags},
+        ))
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps({"after_position_id": next_after}),
-        skip_reason=None if requests else f"{scan.scanned} open position(s) checked, no exit rule fired",
+        skip_reason=None if requests else (
+            f"{scan.scanned} open position(s) checked, no exit rule fired" if not scan.candidates else
+            f"{len(scan.candidates)} exit(s) due, each failed {MAX_ATTEMPTS} times: see the failure alerts"),
     )
 
 
@@ -92,29 +117,35 @@ def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: Wareh
                            trading: TradingResource) -> dg.SensorResult:
     """Watch market history for markets that are determined or finalized while positions on them
     are open (and, in live mode, the exchange's portfolio settlements), and request
-    settlement_job once per market. The cursor keeps high-water marks: the last market version
+    settlement_job once per market, and again after each failed run while positions on it stay
+    open (up to MAX_ATTEMPTS runs). The cursor keeps high-water marks: the last market version
     and the last exchange settlement time seen, so each is looked at once."""
     after = _cursor(context, "after_market_version_id")
     settled_after = _cursor(context, "exchange_settled_after_ts")
     with warehouse.connection() as conn:
         scan = markets_to_settle(conn, after, MARKET_VERSIONS_PER_TICK)
-        tickers = set(scan.tickers)
+        # Markets already past the mark whose positions are still open: their settlement
+        # failed (or is running); attempt_run_key requests them again only after a failure.
+        tickers = set(scan.tickers) | set(unsettled_held_tickers(conn))
         if trading.is_live:
             with trading.kalshi.client() as client:
                 records = [parse_settlement(p) for p in client.iter_settlement_payloads(min_ts=settled_after)]
             tickers |= set(held_tickers(conn, {r.ticker for r in records}))
             settled_after = max([settled_after, *(int(r.settled_time.timestamp()) for r in records)])
-    requests = [
-        dg.RunRequest(run_key=f"settle:{ticker}",
-                      run_config={"ops": {"settle_market_op": {"config": {"ticker": ticker}}}},
-                      tags={"precog/ticker": ticker})
-        for ticker in sorted(tickers)
-    ]
+    requests = []
+    for ticker in sorted(tickers):
+        run_key = attempt_run_key(context, settlement_job, f"settle:{ticker}", {"precog/ticker": ticker})
+        if run_key is not None:
+            requests.append(dg.RunRequest(run_key=run_key,
+                                          run_config={"ops": {"settle_market_op": {"config": {"ticker": ticker}}}},
+                                          tags={"precog/ticker": ticker}))
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps({"after_market_version_id": scan.high_water_mark,
                            "exchange_settled_after_ts": settled_after}),
-        skip_reason=None if requests else "no market with open positions has a result",
+        skip_reason=None if requests else (
+            "no market with open positions has a result" if not tickers else
+            f"{len(tickers)} settlement(s) due, each failed {MAX_ATTEMPTS} times: see the failure alerts"),
     )
 
 

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from precog_pipelines.lib.trading import pnl
 from precog_pipelines.lib.trading.exits import entry_levels
 from precog_pipelines.lib.trading.strategy import Strategy
-from precog_pipelines.lib.warehouse.scd2_merge import revise_current
+from precog_pipelines.lib.warehouse.scd2_merge import lock_current, revise_current
 
 PAPER_ACCOUNT = "kalshi:paper"
 
@@ -48,30 +48,29 @@ def _lock(conn: psycopg.Connection, name: str) -> None:
 
 
 def adjust_balance(conn: psycopg.Connection, account: str, delta: Decimal, reason: str, at: datetime) -> Decimal:
-    """Record a new balance version ``delta`` dollars away from the current one."""
-    current = conn.execute(
-        "SELECT balance FROM account_balance WHERE account_key = %s AND row_current_ind", (account,)
-    ).fetchone()
-    if current is None:
-        raise LookupError(f"account {account} has no balance yet; sync it from the exchange first")
-    row = revise_current(conn, "account_balance", {"account_key": account},
-                         {"balance": current[0] + delta, "change_reason": reason}, at)
+    """Record a new balance version ``delta`` dollars away from the current one.
+
+    The balance is read under the account's lock (revise_current locks the key before reading),
+    so concurrent settlements and exits on one account each add to the other's result.
+    """
+    try:
+        row = revise_current(conn, "account_balance", {"account_key": account},
+                             lambda current: {"balance": current["balance"] + delta, "change_reason": reason}, at)
+    except LookupError:
+        raise LookupError(f"account {account} has no balance yet; sync it from the exchange first") from None
     return row["balance"]
 
 
 def record_balance(conn: psycopg.Connection, account: str, trading_mode: str, balance: Decimal,
                    portfolio_value: Decimal | None, at: datetime) -> None:
-    """Store the exchange's balance, as a new version only when it differs."""
-    current = conn.execute(
-        "SELECT balance, portfolio_value FROM account_balance WHERE account_key = %s AND row_current_ind FOR UPDATE",
-        (account,),
-    ).fetchone()
+    """Store the exchange's balance, as a new version only when it differs (under the account's lock)."""
+    current = lock_current(conn, "account_balance", {"account_key": account})
     if current is None:
         conn.execute(
             "INSERT INTO account_balance (account_key, trading_mode, balance, portfolio_value, change_reason, "
             "row_start_ts) VALUES (%s, %s, %s, %s, 'exchange_sync', %s)",
             (account, trading_mode, balance, portfolio_value, at))
-    elif tuple(current) != (balance, portfolio_value):
+    elif (current["balance"], current["portfolio_value"]) != (balance, portfolio_value):
         revise_current(conn, "account_balance", {"account_key": account},
                        {"balance": balance, "portfolio_value": portfolio_value, "change_reason": "exchange_sync"}, at)
 
@@ -190,12 +189,12 @@ def settle_open_positions(conn: psycopg.Connection, ticker: str, settlement_valu
     keys = [row[0] for row in conn.execute(
         "SELECT position_key FROM positions WHERE ticker = %s AND row_current_ind AND status = 'open' "
         "ORDER BY position_key", (ticker,))]
+    # Every position is locked before any balance is touched: an exit holds its position's lock
+    # while it waits for the balance, so taking a position lock after the balance lock could
+    # deadlock. An exit may have closed one since we listed it; only the locked re-read counts.
+    positions = [p for p in (lock_open_position(conn, key) for key in keys) if p is not None]
     settled = []
-    for key in keys:
-        # An exit may have closed it since we listed it; only the locked re-read counts.
-        position = lock_open_position(conn, key)
-        if position is None:
-            continue
+    for position in positions:
         realized = pnl.settlement_pnl(position["side"], position["quantity"], position["entry_price"],
                                       position["entry_fee"], settlement_value)
         payout = position["quantity"] * pnl.settlement_payout_per_contract(position["side"], settlement_value)

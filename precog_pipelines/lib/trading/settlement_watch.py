@@ -35,3 +35,14 @@ def held_tickers(conn: psycopg.Connection, tickers: set[str]) -> list[str]:
         "ORDER BY ticker", (sorted(tickers),),
     )
     return [row[0] for row in rows]
+
+
+def unsettled_held_tickers(conn: psycopg.Connection) -> list[str]:
+    """Tickers whose current market version shows a result while positions on them are still
+    open: a settlement was due and has not happened (its run failed, or is still running)."""
+    rows = conn.execute(
+        "SELECT DISTINCT p.ticker FROM positions p JOIN markets m ON m.ticker = p.ticker AND m.row_current_ind "
+        "WHERE p.row_current_ind AND p.status = 'open' AND m.status = ANY(%s) AND m.result <> '' ORDER BY p.ticker",
+        (list(SETTLED_STATUSES),),
+    )
+    return [row[0] for row in rows]

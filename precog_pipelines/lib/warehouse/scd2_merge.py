@@ -19,9 +19,10 @@ one after the other (the second then finds nothing changed).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -186,31 +187,64 @@ def merge_snapshot(
 
 
 _VALIDITY_COLUMNS = ("id", "row_current_ind", "row_start_ts", "row_end_ts")
+# A revision that waited behind a later-stamped one starts this much after it: versions of one
+# key never overlap and row_end_ts > row_start_ts holds.
+_TICK = timedelta(microseconds=1)
 
 
-def revise_current(
-    conn: psycopg.Connection, table: str, key: dict[str, Any], changes: dict[str, Any], at: datetime
-) -> dict[str, Any]:
-    """Close the current version of one key and insert a copy with ``changes``; return the new row.
+def key_lock(conn: psycopg.Connection, table: str, key: dict[str, Any]) -> None:
+    """Take the transaction-scoped advisory lock on one business key of ``table``.
 
-    The current row is locked first, so two revisions of one key run one after the other.
-    Raises ``LookupError`` when the key has no current version.
+    A row lock alone cannot serialize SCD2 revisions: under READ COMMITTED, a transaction that
+    waited on ``SELECT ... FOR UPDATE`` of the current row re-checks that row after the holder
+    commits, finds it closed and gets nothing, while the holder's new current row is invisible
+    to its statement. Locking the key itself before the read makes the waiter's read start
+    after the holder committed, so it sees the new current version.
     """
     require_transaction(conn)
+    name = json.dumps([table, *(f"{k}={v}" for k, v in sorted(key.items()))])
+    digest = hashlib.sha256(f"precog.scd2.key.{name}".encode()).digest()
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest[:8], "big", signed=True),))
+
+
+def lock_current(conn: psycopg.Connection, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The current version of one key, read under the key's lock (held until the transaction
+    ends) and locked FOR UPDATE; None when the key has no current version."""
+    key_lock(conn, table, key)
     match = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
-        current = cursor.execute(
+        return cursor.execute(
             sql.SQL("SELECT * FROM {} WHERE {} AND row_current_ind FOR UPDATE").format(sql.Identifier(table), match),
             list(key.values()),
         ).fetchone()
-        if current is None:
-            raise LookupError(f"{table} has no current version for {key}")
+
+
+Changes = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def revise_current(conn: psycopg.Connection, table: str, key: dict[str, Any], changes: Changes,
+                   at: datetime) -> dict[str, Any]:
+    """Close the current version of one key and insert a copy with ``changes``; return the new row.
+
+    ``changes`` is a mapping, or a function of the current row returning one (a read-modify-
+    write, e.g. a balance plus a delta, computed under the lock). The key is locked before the
+    current row is read (:func:`lock_current`), so concurrent revisions of one key run one after
+    the other and each builds on the last. The new version starts at ``at``, or just after the
+    current one when that started later (the revision waited behind a later-stamped one).
+    Raises ``LookupError`` when the key has no current version.
+    """
+    current = lock_current(conn, table, key)
+    if current is None:
+        raise LookupError(f"{table} has no current version for {key}")
+    at = max(at, current["row_start_ts"] + _TICK)
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
         cursor.execute(
             sql.SQL("UPDATE {} SET row_current_ind = false, row_end_ts = %s WHERE id = %s").format(
                 sql.Identifier(table)),
             (at, current["id"]),
         )
-        row = {c: v for c, v in current.items() if c not in _VALIDITY_COLUMNS} | changes
+        revised = changes(current) if callable(changes) else changes
+        row = {c: v for c, v in current.items() if c not in _VALIDITY_COLUMNS} | dict(revised)
         row["row_start_ts"] = at
         return cursor.execute(
             sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
