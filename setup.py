@@ -55,6 +55,7 @@ setup(
         "click>=8.1,<9",
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
+        "pyyaml>=6,<7",  # strategy and model version files (`precog strategy|model create --file`)
     ],
     extras_require={
         "dev": [

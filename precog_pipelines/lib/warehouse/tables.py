@@ -63,3 +63,6 @@ LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
 
 # The kill switch's log: halt and resume events (lib/trading/halts.py).
 TRADING_HALTS = AppendOnlyTable("trading_halts")
+
+# Who created, activated and deactivated each strategy and model version (lib/versions/store.py).
+VERSION_ACTIVATIONS = AppendOnlyTable("version_activations")
