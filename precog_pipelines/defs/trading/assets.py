@@ -12,6 +12,7 @@ from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.opening import open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.strategy import load_strategy
+from precog_pipelines.lib.versions.store import positions_by_model
 from precog_pipelines.resources.trading import TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -72,6 +73,7 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         report = open_positions(conn, strategy, [model.id for model in models], executor, trading.trading_mode,
                                 trading.account, utc_now)
         summary = strategy_summary(conn, strategy.id)
+        by_model = positions_by_model(conn, strategy.id)
     context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
     return dg.MaterializeResult(metadata={
         "strategy": f"{strategy.name} v{strategy.version}",
@@ -85,6 +87,8 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         "open_positions": summary.open_positions,
         "closed_positions": summary.closed_positions,
         "realized_pnl": str(summary.realized_pnl),
+        # A position records its edge, the edge its model version: which version opened what.
+        "positions_by_model": markdown_table(by_model),
         "dagster/row_count": summary.open_positions + summary.closed_positions,
     })
 

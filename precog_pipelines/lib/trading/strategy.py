@@ -91,29 +91,34 @@ STRATEGY_FIELDS: tuple[StrategyField, ...] = (
 _GROUPS = ("exit_rules",)
 
 
+def _shown(raw: Any) -> str:
+    """A value as the user wrote it: a number read from YAML is a Decimal, shown without Decimal('')."""
+    return str(raw) if isinstance(raw, Decimal) else repr(raw)
+
+
 def _decimal_value(field: StrategyField, raw: Any) -> tuple[Decimal | None, str | None]:
     """The value as a Decimal, or the error naming what is wrong with it."""
     if isinstance(raw, bool) or isinstance(raw, float):
         kind = "a boolean" if isinstance(raw, bool) else "a float"
-        return None, f"{field.path} {raw!r} must be a string or integer, not {kind}"
+        return None, f"{field.path} {_shown(raw)} must be a string or integer, not {kind}"
     if not isinstance(raw, (str, int, Decimal)):
-        return None, f"{field.path} {raw!r} is not a number"
+        return None, f"{field.path} {_shown(raw)} is not a number"
     try:
         value = Decimal(str(raw).strip()) if isinstance(raw, str) else Decimal(raw)
     except InvalidOperation:
-        return None, f"{field.path} {raw!r} is not a number"
+        return None, f"{field.path} {_shown(raw)} is not a number"
     if not value.is_finite():
-        return None, f"{field.path} {raw!r} is not a finite number"
+        return None, f"{field.path} {_shown(raw)} is not a finite number"
     if value < field.low or (field.high is not None and value > field.high):
-        return None, f"{field.path} {raw!r} is outside {field.bounds}"
+        return None, f"{field.path} {_shown(raw)} is outside {field.bounds}"
     if -value.as_tuple().exponent > MAX_DECIMAL_PLACES:  # type: ignore[operator]
-        return None, f"{field.path} {raw!r} has more than {MAX_DECIMAL_PLACES} decimal places"
+        return None, f"{field.path} {_shown(raw)} has more than {MAX_DECIMAL_PLACES} decimal places"
     return value, None
 
 
 def _integer_value(field: StrategyField, raw: Any) -> tuple[int | None, str | None]:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < field.low:
-        return None, f"{field.path} {raw!r} must be an integer {field.bounds}"
+        return None, f"{field.path} {_shown(raw)} must be an integer {field.bounds}"
     return raw, None
 
 
