@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 
+from precog_pipelines.cli import precog
 from precog_pipelines.lib.trading.strategy import STRATEGY_FIELDS, parse_strategy
 from precog_pipelines.lib.versions.files import VersionFileError, read_model_file, read_strategy_file
 
@@ -127,3 +129,15 @@ def test_every_strategy_field_has_a_unit_and_a_meaning():
     for field in STRATEGY_FIELDS:
         assert field.unit and field.meaning.endswith("."), field.path
         assert field.kind in ("decimal", "integer")
+
+
+def test_the_file_is_refused_before_any_warehouse_is_reached(tmp_path):
+    """The warehouse URL is a closed port: the answer is the bad field, so the file was checked
+    before anything connected (and so nothing can have been written)."""
+    path = _file(tmp_path, STRATEGY.replace("min_edge: 0.03", "min_edge: 2"))
+    result = CliRunner().invoke(precog, ["strategy", "create", "--file", str(path),
+                                         "--database-url", "postgresql://precog@127.0.0.1:1/nowhere"])
+    assert (result.exit_code, result.output) == (1, f"Error: {path}: min_edge 2 is outside 0..1\n")
+    missing = CliRunner().invoke(precog, ["model", "create", "--file", str(tmp_path / "absent.yaml"),
+                                          "--database-url", "postgresql://precog@127.0.0.1:1/nowhere"])
+    assert missing.exit_code == 1 and missing.output.startswith(f"Error: {tmp_path / 'absent.yaml'}: cannot be read")
