@@ -90,7 +90,7 @@ def test_strategy_create_activate_deactivate_is_recorded(run, warehouse_url, tmp
     assert activated.exit_code == 0, activated.output
     assert "in use now: default_paper v1.1" in activated.output  # the newest active version is traded
     listed = run("strategy", "list").output
-    assert "superseded by a newer active version" in next(l for l in listed.splitlines() if "v1.0" in l)
+    assert "superseded by a newer active version" in next(line for line in listed.splitlines() if "v1.0" in line)
 
     deactivated = run("strategy", "deactivate", "default_paper", "1.1", "--reason", "back to 1.0", "--actor", "bo")
     assert deactivated.exit_code == 0, deactivated.output
