@@ -68,9 +68,11 @@ STRATEGY_FIELDS: tuple[StrategyField, ...] = (
                   "Smallest edge net of fees (model probability minus the price paid, less the fee) an "
                   "entry needs.", ZERO, ONE),
     StrategyField("stake_per_trade", "decimal", "dollars",
-                  "Cash spent on one entry (contracts = stake / price, rounded down).", Decimal("0.01")),
+                  "Cash to spend on one entry: contracts = stake / (price + fee per contract), rounded down, "
+                  "capped by the resting size.", Decimal("0.01")),
     StrategyField("max_open_exposure", "decimal", "dollars",
-                  "Most cash the strategy may have in open positions at once; an entry beyond it is skipped.",
+                  "Most cash (price paid plus fees) the strategy may have in open positions at once; an entry "
+                  "that would go beyond it is skipped.",
                   ZERO),
     StrategyField("exit_rules.stop_loss", "decimal", "dollars per contract",
                   "Sell when the price falls this far below the entry price.", ZERO, ONE, required=False),
