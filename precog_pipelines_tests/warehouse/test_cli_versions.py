@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from psycopg import errors
 
 from precog_pipelines.cli import precog
+from precog_pipelines.lib.elo.rating_run import rate_seasons
+from precog_pipelines.lib.elo.sources import GameSource
 from precog_pipelines.lib.warehouse.server import connect
 
 STRATEGY = """\
@@ -208,3 +210,21 @@ def test_version_activations_is_append_only(db):
     with pytest.raises(errors.CheckViolation):
         db.execute("INSERT INTO version_activations (kind, version_id, name, version, action, actor) "
                    "VALUES ('model', 1, 'elo_nfl', '1.0', 'activated', 'x')")  # an activation needs a reason
+
+
+def test_a_model_version_whose_ratings_lag_the_league_cannot_be_activated(run, warehouse_url, tmp_path):
+    """An unrated version's edges would start every team from the new-team rating."""
+    with connect(warehouse_url) as conn:
+        rate_seasons(conn, GameSource(), "elo_nfl", "1.0", 1920, 1925)
+        conn.commit()
+    assert run("model", "create", "--file", _file(tmp_path, MODEL)).exit_code == 0
+    before = _counts(warehouse_url)
+    refused = run("model", "activate", "elo_nfl", "3.0", "--reason", "try")
+    assert (refused.exit_code, refused.output) == (1, (
+        "Error: model elo_nfl v3.0 is not rated but nfl ratings reach 1925: its edges would start teams from "
+        "scratch; rate it first (precog model evaluate --model elo_nfl:3.0 --output F.csv)\n"))
+    with connect(warehouse_url) as conn:
+        rate_seasons(conn, GameSource(), "elo_nfl", "3.0", 1920, 1924, update_current_ratings=False)
+        conn.commit()
+    assert _counts(warehouse_url) == before
+    assert run("model", "activate", "elo_nfl", "3.0", "--reason", "rated now").exit_code == 0  # one season behind

@@ -134,11 +134,29 @@ def set_active(conn: psycopg.Connection, kind: str, name: str, version: str, act
             parse_strategy(version_id, name, version, config)
         else:
             EloConfig.from_mapping(config, source=f"model {name} v{version}")
+            _require_ratings(conn, version_id, name, version)
     conn.execute(f"UPDATE {spec.table} SET is_active = %s WHERE id = %s", (active, version_id))
     _record(conn, kind, version_id, name, version, "activated" if active else "deactivated", _actor(actor), reason)
     shown = show_version(conn, kind, name, version)
     return Activation(shown, [r.label for r in list_versions(conn, kind) if r.in_use and
                               (r.name == name if kind == "strategy" else r.league == shown.league)])
+
+
+def _require_ratings(conn: psycopg.Connection, model_id: int, name: str, version: str) -> None:
+    """Refuse a model version whose ratings lag the league's: edges start a team without a stored
+    rating from the new-team rating, so an unrated version would price every game as a coin
+    flip plus home field. One season behind is allowed: the elo_ratings asset rates the season
+    in progress for every active version."""
+    mine, league_latest, league = conn.execute(
+        "SELECT (SELECT max(season) FROM elo_rating_history WHERE model_id = m.id), "
+        "(SELECT max(h.season) FROM elo_rating_history h JOIN probability_models o ON o.id = h.model_id "
+        " WHERE o.league = m.league AND o.id <> m.id), m.league FROM probability_models m WHERE m.id = %s",
+        (model_id,)).fetchone()
+    if league_latest is not None and (mine is None or mine < league_latest - 1):
+        rated = f"rated through {mine}" if mine is not None else "not rated"
+        raise VersionError(
+            f"model {name} v{version} is {rated} but {league} ratings reach {league_latest}: its edges would start "
+            f"teams from scratch; rate it first (precog model evaluate --model {name}:{version} --output F.csv)")
 
 
 _LIST = {
