@@ -9,6 +9,7 @@ from typing import Any
 
 from precog_pipelines.lib.trading.exits import ExitRules
 from precog_pipelines.lib.trading.money import ONE, ZERO
+from precog_pipelines.lib.trading.risk import RiskLimits
 
 
 class StrategyConfigError(ValueError):
@@ -25,6 +26,13 @@ class Strategy:
     max_open_exposure: Decimal
     exit_rules: ExitRules
     limit_attempts: int
+    # None for a version without a ``risk_limits`` object: its exposure limit alone applies.
+    risk_limits: RiskLimits | None = None
+
+    @property
+    def limits(self) -> RiskLimits:
+        """The limits every entry order is checked against (lib/trading/risk.py)."""
+        return self.risk_limits or RiskLimits(max_open_exposure=self.max_open_exposure)
 
 
 def _decimal(where: str, config: Mapping[str, Any], key: str, low: Decimal, high: Decimal | None,
@@ -55,19 +63,54 @@ def _integer(where: str, config: Mapping[str, Any], key: str, low: int, default:
     return raw
 
 
+# Fields of a ``risk_limits`` object; a version that has one states every limit.
+RISK_LIMIT_FIELDS = ("max_daily_loss", "max_open_exposure", "max_game_exposure", "max_series_exposure",
+                     "max_contracts_per_order", "max_orders_per_minute")
+MIN_DOLLARS = Decimal("0.01")
+
+
+def _risk_limits(where: str, config: Mapping[str, Any]) -> RiskLimits | None:
+    if "risk_limits" not in config:
+        return None
+    limits = config["risk_limits"]
+    if not isinstance(limits, Mapping):
+        raise StrategyConfigError(f"{where}: risk_limits {limits!r} must be an object")
+    if "max_open_exposure" in config:
+        raise StrategyConfigError(f"{where}: max_open_exposure {config['max_open_exposure']!r} belongs in "
+                                  f"risk_limits (give it once)")
+    unknown = sorted(set(limits) - set(RISK_LIMIT_FIELDS))
+    if unknown:
+        raise StrategyConfigError(f"{where} risk_limits: {unknown[0]} {limits[unknown[0]]!r} is not a risk limit "
+                                  f"(known: {', '.join(RISK_LIMIT_FIELDS)})")
+    risk_where = f"{where} risk_limits"
+    for key in ("max_contracts_per_order", "max_orders_per_minute"):
+        if key not in limits or limits[key] is None:
+            raise StrategyConfigError(f"{risk_where}: {key} is missing")
+    return RiskLimits(
+        max_daily_loss=_decimal(risk_where, limits, "max_daily_loss", MIN_DOLLARS, None),
+        max_open_exposure=_decimal(risk_where, limits, "max_open_exposure", MIN_DOLLARS, None),
+        max_game_exposure=_decimal(risk_where, limits, "max_game_exposure", MIN_DOLLARS, None),
+        max_series_exposure=_decimal(risk_where, limits, "max_series_exposure", MIN_DOLLARS, None),
+        max_contracts_per_order=_integer(risk_where, limits, "max_contracts_per_order", 1, None),
+        max_orders_per_minute=_integer(risk_where, limits, "max_orders_per_minute", 1, None),
+    )
+
+
 def parse_strategy(strategy_id: int, name: str, version: str, config: Mapping[str, Any]) -> Strategy:
     where = f"strategy {name} v{version}"
     rules = config.get("exit_rules", {})
     if not isinstance(rules, Mapping):
         raise StrategyConfigError(f"{where}: exit_rules {rules!r} must be an object")
     exit_where = f"{where} exit_rules"
+    risk_limits = _risk_limits(where, config)
     return Strategy(
         id=strategy_id,
         name=name,
         version=version,
         min_edge=_decimal(where, config, "min_edge", ZERO, ONE),
         stake_per_trade=_decimal(where, config, "stake_per_trade", Decimal("0.01"), None),
-        max_open_exposure=_decimal(where, config, "max_open_exposure", ZERO, None),
+        max_open_exposure=(risk_limits.max_open_exposure if risk_limits is not None
+                           else _decimal(where, config, "max_open_exposure", ZERO, None)),
         exit_rules=ExitRules(
             stop_loss=_decimal(exit_where, rules, "stop_loss", ZERO, ONE, required=False),
             profit_target=_decimal(exit_where, rules, "profit_target", ZERO, ONE, required=False),
@@ -75,6 +118,7 @@ def parse_strategy(strategy_id: int, name: str, version: str, config: Mapping[st
             exit_minutes_before_close=_integer(exit_where, rules, "exit_minutes_before_close", 0, None),
         ),
         limit_attempts=_integer(exit_where, rules, "limit_attempts", 1, 3),
+        risk_limits=risk_limits,
     )
 
 

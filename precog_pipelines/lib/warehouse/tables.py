@@ -63,3 +63,8 @@ LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
 
 # The kill switch's log: halt and resume events (lib/trading/halts.py).
 TRADING_HALTS = AppendOnlyTable("trading_halts")
+
+# Risk limits (lib/trading/risk.py): every entry order sent, and every entry a limit refused.
+ENTRY_ORDERS = AppendOnlyTable("entry_orders")
+RISK_REFUSALS = AppendOnlyTable("risk_refusals")
+RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
