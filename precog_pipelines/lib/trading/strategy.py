@@ -16,6 +16,7 @@ from typing import Any
 
 from precog_pipelines.lib.trading.exits import ExitRules
 from precog_pipelines.lib.trading.money import ONE, ZERO
+from precog_pipelines.lib.trading.risk import RiskLimits
 
 # Prices and money are NUMERIC(10,4) / NUMERIC(18,4) in the warehouse: a fifth decimal would be
 # rounded there, so it is refused here.
@@ -36,6 +37,13 @@ class Strategy:
     max_open_exposure: Decimal
     exit_rules: ExitRules
     limit_attempts: int
+    # None for a version without a ``risk_limits`` object: its exposure limit alone applies.
+    risk_limits: RiskLimits | None = None
+
+    @property
+    def limits(self) -> RiskLimits:
+        """The limits every entry order is checked against (lib/trading/risk.py)."""
+        return self.risk_limits or RiskLimits(max_open_exposure=self.max_open_exposure)
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,9 @@ STRATEGY_FIELDS: tuple[StrategyField, ...] = (
                   "Cash to spend on one entry: contracts = stake / (price + fee per contract), rounded down, "
                   "capped by the resting size.", Decimal("0.01")),
     StrategyField("max_open_exposure", "decimal", "dollars",
-                  "Most cash (price paid plus fees) the strategy may have in open positions at once; an entry "
-                  "that would go beyond it is skipped.",
-                  ZERO),
+                  "Versions without `risk_limits` only: most cash (price paid plus fees) the strategy may have in "
+                  "open positions at once; an entry that would go beyond it is skipped.",
+                  ZERO, required=False),
     StrategyField("exit_rules.stop_loss", "decimal", "dollars per contract",
                   "Sell when the price falls this far below the entry price.", ZERO, ONE, required=False),
     StrategyField("exit_rules.profit_target", "decimal", "dollars per contract",
@@ -86,11 +94,28 @@ STRATEGY_FIELDS: tuple[StrategyField, ...] = (
     StrategyField("exit_rules.limit_attempts", "integer", "orders",
                   "Limit sell orders tried (at the bid, then one tick lower each) before selling at market.",
                   1, required=False, default=3),
+    # A version with a risk_limits object states all six (checked in validate_strategy_config).
+    StrategyField("risk_limits.max_daily_loss", "decimal", "dollars",
+                  "Realized loss in one UTC day at which entries stop and trading halts (source daily_loss).",
+                  Decimal("0.01"), required=False),
+    StrategyField("risk_limits.max_open_exposure", "decimal", "dollars",
+                  "Most cash (price paid plus fees) in open positions at once, all markets.",
+                  Decimal("0.01"), required=False),
+    StrategyField("risk_limits.max_game_exposure", "decimal", "dollars",
+                  "Most cash in open positions on one game (event).", Decimal("0.01"), required=False),
+    StrategyField("risk_limits.max_series_exposure", "decimal", "dollars",
+                  "Most cash in open positions on one series.", Decimal("0.01"), required=False),
+    StrategyField("risk_limits.max_contracts_per_order", "integer", "contracts",
+                  "Most contracts in one entry order (a bigger order is refused, not shrunk).", 1, required=False),
+    StrategyField("risk_limits.max_orders_per_minute", "integer", "orders",
+                  "Most entry orders sent in any 60 seconds.", 1, required=False),
 )
+RISK_LIMIT_FIELDS = tuple(f.path.removeprefix("risk_limits.") for f in STRATEGY_FIELDS
+                          if f.path.startswith("risk_limits."))
 
 # Objects that group fields. Any key that is not a field, at the top or in a group, is refused:
 # a typo would otherwise silently leave a rule off.
-_GROUPS = ("exit_rules",)
+_GROUPS = ("exit_rules", "risk_limits")
 
 
 def _shown(raw: Any) -> str:
@@ -162,9 +187,23 @@ def validate_strategy_config(where: str, config: Any) -> dict[str, Any]:
         if error:
             errors.append(error)
         values[field.path] = value
+    errors += _exposure_problems(config, values)
     if errors:
         raise StrategyConfigError(f"{where}: " + "; ".join(errors))
     return values
+
+
+def _exposure_problems(config: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """A version either has a ``risk_limits`` object stating all six limits, exposure included, or
+    (written before risk limits) only the top-level ``max_open_exposure``."""
+    limits = config.get("risk_limits")
+    if limits is None:
+        return [] if config.get("max_open_exposure") is not None else ["max_open_exposure is missing"]
+    problems = [f"risk_limits.{key} is missing" for key in RISK_LIMIT_FIELDS
+                if isinstance(limits, Mapping) and limits.get(key) is None]
+    if "max_open_exposure" in config:
+        problems.append(f"max_open_exposure {_shown(config['max_open_exposure'])} belongs in risk_limits (give it once)")
+    return problems
 
 
 def normalized_config(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,15 +221,24 @@ def normalized_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _risk_limits(values: Mapping[str, Any]) -> RiskLimits | None:
+    """The validated ``risk_limits`` object, or None for a version written before risk limits."""
+    if values["risk_limits.max_open_exposure"] is None:
+        return None
+    return RiskLimits(**{key: values[f"risk_limits.{key}"] for key in RISK_LIMIT_FIELDS})
+
+
 def parse_strategy(strategy_id: int, name: str, version: str, config: Mapping[str, Any]) -> Strategy:
     values = validate_strategy_config(f"strategy {name} v{version}", config)
+    risk_limits = _risk_limits(values)
     return Strategy(
         id=strategy_id,
         name=name,
         version=version,
         min_edge=values["min_edge"],
         stake_per_trade=values["stake_per_trade"],
-        max_open_exposure=values["max_open_exposure"],
+        max_open_exposure=(risk_limits.max_open_exposure if risk_limits is not None
+                           else values["max_open_exposure"]),
         exit_rules=ExitRules(
             stop_loss=values["exit_rules.stop_loss"],
             profit_target=values["exit_rules.profit_target"],
@@ -198,6 +246,7 @@ def parse_strategy(strategy_id: int, name: str, version: str, config: Mapping[st
             exit_minutes_before_close=values["exit_rules.exit_minutes_before_close"],
         ),
         limit_attempts=values["exit_rules.limit_attempts"],
+        risk_limits=risk_limits,
     )
 
 

@@ -66,3 +66,8 @@ TRADING_HALTS = AppendOnlyTable("trading_halts")
 
 # Who created, activated and deactivated each strategy and model version (lib/versions/store.py).
 VERSION_ACTIVATIONS = AppendOnlyTable("version_activations")
+
+# Risk limits (lib/trading/risk.py): every entry order sent, and every entry a limit refused.
+ENTRY_ORDERS = AppendOnlyTable("entry_orders")
+RISK_REFUSALS = AppendOnlyTable("risk_refusals")
+RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
