@@ -3,9 +3,9 @@
 The live trading code names its tables without a schema. PostgreSQL looks a name up in the
 session's temporary schema before any other, so this session gets:
 
-- empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``exit_attempts``,
-  ``position_exits``, ``settlements``, ``account_balance``, with their constraints, indexes and
-  guard triggers): the live code writes there, and they vanish with the session;
+- empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``entry_attempts``,
+  ``exit_attempts``, ``position_exits``, ``settlements``, ``account_balance``, ``trading_halts``,
+  with their constraints, indexes and guard triggers): the live code writes there, and they vanish with the session;
 - views of the SCD Type 2 histories (``markets``, ``game_states``) as of the backtest clock
   (``precog.backtest_as_of``): only versions started by then, the one alive then marked current;
 - the Elo ratings of games played before the clock's day (no peeking at later results);
@@ -28,7 +28,9 @@ AS_OF_SETTING = "precog.backtest_as_of"
 _AS_OF = sql.SQL("current_setting('precog.backtest_as_of')::timestamptz")
 
 SCD2_LEDGER = ("edges", "positions", "account_balance")
-APPEND_ONLY_LEDGER = ("trades", "exit_attempts", "position_exits", "settlements")
+# entry_attempts and trading_halts too: a backtest's orders must not trip the live breakers, and
+# the live kill switch must not stop a replay of the past (its copy starts with trading on).
+APPEND_ONLY_LEDGER = ("trades", "entry_attempts", "exit_attempts", "position_exits", "settlements", "trading_halts")
 HISTORIES = ("markets", "game_states")
 CURRENT_VIEWS = {"markets_current": "markets", "game_states_current": "game_states", "edges_current": "edges",
                  "positions_current": "positions", "account_balance_current": "account_balance"}
