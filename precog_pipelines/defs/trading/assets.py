@@ -8,8 +8,8 @@ from precog_pipelines.core.automation import UPSTREAM_CHECKED
 from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading import ledger
-from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
+from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.opening import EntryOrderFailed, open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
@@ -62,8 +62,13 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
     trading (the default) fills at the current executable price; live trading
     (PRECOG_TRADING_MODE=live) sends an immediate-or-cancel order to Kalshi, to the demo exchange
     unless KALSHI_ENV=prod. Exits and settlements close positions later (position_exit_job,
-    settlement_job)."""
+    settlement_job). While trading is halted (`precog trading halt`, or a circuit breaker: order
+    errors, stale market data under open positions...) it sends no order and says why in
+    `trading_state` and `skipped`; the `trading_is_not_halted` check warns with the reason."""
     with warehouse.connection() as conn, trading.executor() as executor:
+        # The stale-data breaker first: entries must not price off a book that stopped moving.
+        trip_on_stale_market_data(conn, utc_now(), trading.halt_stale_market_minutes, actor="positions")
+        conn.commit()
         executor.sync_balance(conn, trading.account, utc_now())
         strategy = load_strategy(conn, name=config.strategy)
         try:
