@@ -165,13 +165,12 @@ def raise_run_failure_alert(
     context: dg.RunFailureSensorContext, warehouse: WarehouseResource, alerting: AlertingResource
 ) -> None:
     """Write an alerts row for every failed run (one open alert per job and error class, counted
-    on repeats) and post it to the configured webhook."""
+    on repeats) and tell the channels the alert routing names for an error."""
     job = context.dagster_run.job_name
     kind, message = _failure_summary(context)
     with warehouse.connection() as conn:
         alert = alerts.raise_alert(conn, "error", job, message, alerts.fingerprint(job, kind),
                                    {"run_id": context.dagster_run.run_id, "error_class": kind})
         conn.commit()
-        if alerting.webhook_url:
-            alerts.post_to_webhook(conn, alerting.webhook_url, alert)
-            conn.commit()
+        alerting.notify(conn, alert)
+        conn.commit()

@@ -63,3 +63,6 @@ LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
 
 # The kill switch's log: halt and resume events (lib/trading/halts.py).
 TRADING_HALTS = AppendOnlyTable("trading_halts")
+
+# Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
+ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
