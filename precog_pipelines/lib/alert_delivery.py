@@ -21,7 +21,12 @@ import requests
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from precog_pipelines.lib.alert_routing import (
-    EmailChannel, FileChannel, LogChannel, Routing, SlackChannel, WebhookChannel,
+    EmailChannel,
+    FileChannel,
+    LogChannel,
+    Routing,
+    SlackChannel,
+    WebhookChannel,
 )
 from precog_pipelines.lib.alerts import Alert
 

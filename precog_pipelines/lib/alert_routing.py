@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -83,7 +83,7 @@ class EmailChannel(_Strict):
     timeout_seconds: float = Field(default=10, gt=0, le=120)
 
 
-Channel = Annotated[Union[LogChannel, FileChannel, WebhookChannel, SlackChannel, EmailChannel],
+Channel = Annotated[LogChannel | FileChannel | WebhookChannel | SlackChannel | EmailChannel,
                     Field(discriminator="type")]
 CHANNEL_TYPES = ("log", "file", "webhook", "slack", "email")
 
