@@ -100,3 +100,18 @@ def test_the_stall_alert_is_resolved_when_market_data_flows_again(warehouse_url,
 
     assert "stall alert resolved" in result.skip_message
     assert [row[3] for row in _stall_alerts(db)] == [True]
+
+
+def test_a_bad_routing_file_fails_the_sensor_at_start_in_one_line(warehouse_url, dagster_instance, tmp_path):
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("channels: {console: {type: log}}\nroutes: [{severities: [urgent], channels: [console]}]")
+    resources = {"warehouse": WarehouseResource(database_url=warehouse_url),
+                 "alerting": AlertingResource(routing_file=str(routing))}
+
+    with pytest.raises(dg.DagsterResourceFunctionError) as failed:
+        with dg.build_sensor_context(instance=dagster_instance, resources=resources) as context:
+            market_data_stall_sensor()(context)
+
+    assert isinstance(failed.value.__cause__, dg.Failure)
+    assert failed.value.__cause__.description == (f"alert routing: {routing}: routes[0].severities[0] = 'urgent': input "
+                                             "should be 'info', 'warning', 'error' or 'critical'")
