@@ -1,13 +1,15 @@
 """Sensors that watch positions and markets, the automation of edges and positions, and the
-alarm on failed runs. Each sensor is built by a function from an :class:`Automation` (stopped in
+alarms on failed runs and failed sensor ticks. Each sensor is built by a function from an :class:`Automation` (stopped in
 production, running under `precog dev`), in this module's definitions function."""
 
 import json
+import time
 from datetime import datetime, timezone
 
 import dagster as dg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
+from precog_pipelines.core.sensor_ticks import sensor_failures
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.kalshi import parse_settlement
@@ -24,6 +26,11 @@ MARKET_VERSIONS_PER_TICK = 5_000
 # unreachable, a lock timed out) is requested again while it is still due, up to this many
 # runs in all; after that the failure alert (alert_on_run_failure) stands and a person decides.
 MAX_ATTEMPTS = 5
+# A tick is recorded when it starts and marked failed when it ends (within Dagster's 60-second
+# budget): each look goes back this far before the last one, skipping the ticks already counted.
+TICK_OVERLAP_SECONDS = 300
+# The first look (no cursor yet) goes back this far.
+FIRST_LOOK_BACK_SECONDS = 3600
 
 
 def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
@@ -60,6 +67,11 @@ def alert_on_run_failure(automation: Automation = PRODUCTION) -> dg.SensorDefini
         raise_run_failure_alert)
 
 
+def alert_on_sensor_failure(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="alert_on_sensor_failure", minimum_interval_seconds=60,
+                     default_status=automation.sensor_status)(raise_sensor_failure_alerts)
+
+
 def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.AutomationConditionSensorDefinition:
     # One explicit sensor instead of Dagster's implicit default, so its status follows the
     # environment like every other sensor (DAGSTER_STANDARD.md, pitfall E4).
@@ -77,7 +89,8 @@ def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.Automat
 def defs() -> dg.Definitions:
     automation = Automation.from_environment()
     return dg.Definitions(sensors=[position_exit_sensor(automation), market_settlement_sensor(automation),
-                                   alert_on_run_failure(automation), trading_automation_sensor(automation)])
+                                   alert_on_run_failure(automation), alert_on_sensor_failure(automation),
+                                   trading_automation_sensor(automation)])
 
 
 def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
@@ -174,3 +187,41 @@ def raise_run_failure_alert(
         conn.commit()
         alerting.notify(conn, alert)
         conn.commit()
+
+
+def raise_sensor_failure_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                                alerting: AlertingResource) -> dg.SkipReason:
+    """Every minute: for each sensor whose ticks failed since the last look, raise an error alert
+    (one open alert per sensor, counted once per failed tick) and tell the channels the alert
+    routing names; once a sensor's latest tick is not a failure, resolve its alert. Dagster open
+    source has no hook on a sensor's failure, so this reads the instance's tick history
+    (core/sensor_ticks.py). Requests no run."""
+    now = time.time()
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    after = float(cursor["checked_at"]) - TICK_OVERLAP_SECONDS if cursor else now - FIRST_LOOK_BACK_SECONDS
+    seen = set(cursor.get("seen", []))
+    raised, resolved, recent = [], [], []
+    with warehouse.connection() as conn:
+        for sensor in sensor_failures(context.instance, after, exclude=frozenset({context.sensor_name})):
+            key = alerts.fingerprint(sensor.sensor, "sensor_failure")
+            alert = None
+            for tick in sensor.failed:
+                recent.append(tick.tick_id)
+                if tick.tick_id in seen:
+                    continue
+                alert = alerts.raise_alert(conn, "error", sensor.sensor, f"sensor {sensor.sensor} failed: "
+                                           f"{tick.error_class}: {tick.message}", key,
+                                           {"tick_id": tick.tick_id, "error_class": tick.error_class})
+            if alert is not None:
+                conn.commit()
+                alerting.notify(conn, alert)
+                conn.commit()
+                raised.append(sensor.sensor)
+            elif not sensor.latest_failed and alerts.resolve_alert(conn, key):
+                conn.commit()
+                resolved.append(sensor.sensor)
+    context.update_cursor(json.dumps({"checked_at": now, "seen": sorted(recent)}))
+    if raised or resolved:
+        return dg.SkipReason("; ".join(filter(None, [
+            f"failing: {', '.join(raised)}" if raised else "", f"recovered: {', '.join(resolved)}" if resolved else ""])))
+    return dg.SkipReason("no sensor failed")
