@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import requests
-from tenacity import Retrying, stop_after_attempt, wait_exponential
+from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_exponential
 
 from precog_pipelines.lib.alert_routing import (
     EmailChannel,
@@ -77,6 +78,21 @@ def deliver(conn: psycopg.Connection, alert: Alert, routing: Routing, *, environ
     return deliveries
 
 
+def deliver_from_environment(conn: psycopg.Connection, alert: Alert) -> list[Delivery]:
+    """:func:`deliver` with the routing file, variables and home of this process's environment
+    (PRECOG_ALERT_ROUTING_FILE, PRECOG_HOME): for code outside Dagster, e.g. `precog trading halt`.
+    Never raises: a routing file that became unusable since start is logged, the alert row stays."""
+    from precog_pipelines.lib.alert_routing import RoutingError, load_routing, routing_path
+    from precog_pipelines.lib.settings import precog_home, setting_value
+
+    try:
+        routing = load_routing(routing_path(setting_value("PRECOG_ALERT_ROUTING_FILE")))
+    except RoutingError as error:
+        log.error("alert %s not delivered: alert routing %s", alert.id, error)
+        return []
+    return deliver(conn, alert, routing, environ=os.environ, home=precog_home())
+
+
 def _delivered_recently(conn: psycopg.Connection, alert: Alert, channel: str, window_minutes: int) -> bool:
     """Whether this alert, at this severity, reached this channel within the window (a repeat is
     then only counted); a new severity is always sent."""
@@ -91,7 +107,8 @@ def _delivered_recently(conn: psycopg.Connection, alert: Alert, channel: str, wi
 def _attempt(name: str, send: Callable[[], None], routing: Routing) -> Delivery:
     attempts = 0
     try:
-        for attempt in Retrying(stop=stop_after_attempt(routing.retry.attempts),
+        stop = stop_after_attempt(routing.retry.attempts) | stop_after_delay(routing.retry.max_seconds)
+        for attempt in Retrying(stop=stop,
                                 wait=wait_exponential(multiplier=routing.retry.wait_seconds, max=60), reraise=True):
             with attempt:
                 attempts = attempt.retry_state.attempt_number

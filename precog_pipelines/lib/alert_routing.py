@@ -102,10 +102,12 @@ class Route(_Strict):
 
 
 class Retry(_Strict):
-    """Each channel is tried ``attempts`` times, waiting ``wait_seconds`` then doubling between tries."""
+    """Each channel is tried ``attempts`` times, waiting ``wait_seconds`` then doubling between tries,
+    and not tried again once ``max_seconds`` have passed since its first try (a sensor has 60)."""
 
     attempts: int = Field(default=3, ge=1, le=10)
     wait_seconds: float = Field(default=1, ge=0, le=60)
+    max_seconds: float = Field(default=20, gt=0, le=300)
 
 
 class Routing(_Strict):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 from dagster._core.workspace.context import WorkspaceProcessContext

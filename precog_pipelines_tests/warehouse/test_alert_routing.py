@@ -217,3 +217,31 @@ def test_deliveries_are_append_only(db, tmp_path, channels):
 
     with pytest.raises(Exception, match="append-only"):
         db.execute("UPDATE alert_deliveries SET state = 'failed', error = 'x'")
+
+
+def test_retries_stop_at_max_seconds_whatever_the_attempts_left(db, tmp_path, channels):
+    """A sensor has 60 seconds: a channel is not tried again once max_seconds have passed."""
+    _, chat, smtp, environ = channels
+    routing = _routing(tmp_path, webhook=f"http://127.0.0.1:{free_port()}/hook", slack=chat.url, smtp_port=smtp.port,
+                       attempts=10)
+    routing = routing.model_copy(update={"retry": routing.retry.model_copy(
+        update={"wait_seconds": 0.2, "max_seconds": 0.5})})
+
+    [ops, *_] = deliver(db, _raise(db, "critical"), routing, environ=environ, home=tmp_path)
+
+    assert ops.state == "failed" and 1 < ops.attempts < 10
+
+
+def test_code_outside_dagster_delivers_by_the_environments_routing_file(db, tmp_path, monkeypatch):
+    from precog_pipelines.lib.alert_delivery import deliver_from_environment
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("channels: {out: {type: file, path: halts.jsonl}}\n"
+                       "routes: [{severities: [critical], channels: [out]}]\n")
+    monkeypatch.setenv("PRECOG_ALERT_ROUTING_FILE", str(routing))
+    monkeypatch.setenv("PRECOG_HOME", str(tmp_path / "home"))
+    alert = alerts.raise_alert(db, "critical", "trading_halts", "halted: manual", alerts.fingerprint("halt"))
+
+    assert [(d.channel, d.state) for d in deliver_from_environment(db, alert)] == [("out", "delivered")]
+    [line] = (tmp_path / "home" / "halts.jsonl").read_text().splitlines()
+    assert json.loads(line)["message"] == "halted: manual"
