@@ -56,7 +56,7 @@ setup(
         "click>=8.1,<9",
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
-        "pyyaml>=6,<7",  # the alert routing file (lib/alert_routing.py)
+        "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file
     ],
     extras_require={
         "dev": [

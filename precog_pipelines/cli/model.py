@@ -14,6 +14,7 @@ import psycopg
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.params import output_file
+from precog_pipelines.cli.versions import add_version_commands
 from precog_pipelines.lib.elo.csv_files import CsvInputError
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS
 from precog_pipelines.lib.elo.seasons import SeasonRangeError, parse_season_range
@@ -63,7 +64,8 @@ def _seasons(text: str) -> tuple[int, int]:
 
 @click.group()
 def model() -> None:
-    """Model versions: evaluate them against the market, fit new ones."""
+    """Model versions: list, show, create from a YAML file, activate, deactivate; evaluate them
+    against the market, fit new ones."""
 
 
 def _cell(value: float | None) -> str:
@@ -177,3 +179,6 @@ def fit_market_command(seasons: str) -> None:
     except (CsvInputError, MarketModelError, KeyError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps({"margin_sd": margin_sd, "fitted_seasons": [first, last], "lines": len(pairs)}))
+
+
+add_version_commands(model, "model", warehouse_connection)

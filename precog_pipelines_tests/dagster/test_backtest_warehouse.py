@@ -165,7 +165,7 @@ def test_backtest_replays_recorded_markets_through_the_live_code(rated_warehouse
     assert run[1:5] == ("warehouse", 4, sum(1 for e in expected.values() if e[-1] > 0), total)
     assert run[5]["still_open"] == 0 and run[5]["markets"] == 14 and run[5]["unfilled_exits"] == 0
     metadata = materialization_metadata(result, "strategy_backtests")
-    assert f"| {run[0]} | default_paper:1.0 | elo_nfl:1.0 | warehouse | 2025-2025 | 4 |" in metadata["backtests"]
+    assert f"| {run[0]} | default_paper:1.1 | elo_nfl:1.0 | warehouse | 2025-2025 | 4 |" in metadata["backtests"]
 
 
 def test_the_backtest_session_refuses_to_run_unless_every_ledger_name_is_its_own(warehouse_url):

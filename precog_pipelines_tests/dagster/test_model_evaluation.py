@@ -169,9 +169,9 @@ def test_backtest_of_the_default_strategy_against_the_lines_by_hand(warehouse_ur
     total = sum(e[2] for e in expected)
     assert pnl == total and trades[-1][4] == total and seasons == [(1979, 3, total)]
     assert roi == (total / staked).quantize(Decimal("0.000001"))
-    assert inputs["strategy"] == "default_paper:1.0" and inputs["model"] == "elo_nfl:1.0"
+    assert inputs["strategy"] == "default_paper:1.1" and inputs["model"] == "elo_nfl:1.0"
     assert inputs["seasons"] == [1979, 1979] and inputs["half_spread"] == "0.01" and inputs["games"] == 3
     assert code_version.startswith("0.1.0")
     metadata = materialization_metadata(result, "strategy_backtests")
-    assert f"| {backtest_id} | default_paper:1.0 | elo_nfl:1.0 | lines | 1979-1979 | 3 | 2 |" in metadata["backtests"]
+    assert f"| {backtest_id} | default_paper:1.1 | elo_nfl:1.0 | lines | 1979-1979 | 3 | 2 |" in metadata["backtests"]
     assert "Cumulative P&L over 3 trades" in metadata["equity_curve elo_nfl:1.0"]

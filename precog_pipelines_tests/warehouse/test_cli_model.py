@@ -81,7 +81,7 @@ def test_evaluate_scores_the_lines_with_the_replays_probabilities_to_the_last_di
     backtest = _invoke("backtest", "--strategy", "default_paper", "--model", "elo_nfl:1.0", "--seasons", "2024-2024",
                        "--database-url", warehouse_url)
     assert backtest.exit_code == 0, backtest.output
-    assert backtest.output.startswith("backtest 1: default_paper:1.0 with elo_nfl:1.0, seasons 2024-2024, source lines "
+    assert backtest.output.startswith("backtest 1: default_paper:1.1 with elo_nfl:1.0, seasons 2024-2024, source lines "
                                       "(half-spread 0.01, market spread_normal:1.0)")
     with connect(warehouse_url) as conn:
         trades, pnl = conn.execute("SELECT trades, pnl FROM backtest_runs WHERE id = 1").fetchone()

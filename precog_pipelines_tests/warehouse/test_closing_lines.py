@@ -65,7 +65,7 @@ def test_spread_map_versions_are_immutable(db):
 
 
 def test_backtest_results_are_append_only(db):
-    strategy = db.execute("SELECT id FROM strategies WHERE strategy_name = 'default_paper'").fetchone()[0]
+    strategy = db.execute("SELECT id FROM strategies WHERE strategy_name = 'default_paper' AND is_active").fetchone()[0]
     run = f.insert(db, "backtest_runs", {
         "strategy_id": strategy, "probability_model_id": f.model_id(db), "source": "warehouse", "first_season": 2025,
         "last_season": 2025, "code_version": "test", "inputs": "{}", "trades": 0, "wins": 0, "staked": 0, "fees": 0,

@@ -24,8 +24,9 @@ def at(**delta) -> datetime:
 
 
 def _strategy(conn):
+    # The version the positions asset trades: 1.1 (with risk limits) since sql/0070.
     row = conn.execute("SELECT id, strategy_name, strategy_version, config FROM strategies "
-                       "WHERE strategy_name = 'default_paper'").fetchone()
+                       "WHERE strategy_name = 'default_paper' AND is_active").fetchone()
     return parse_strategy(*row)
 
 

@@ -11,7 +11,9 @@ from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.opening import open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
+from precog_pipelines.lib.trading.risk import LIMIT_UNITS
 from precog_pipelines.lib.trading.strategy import load_strategy
+from precog_pipelines.lib.versions.store import positions_by_model
 from precog_pipelines.resources.trading import TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -55,8 +57,12 @@ class PositionsConfig(dg.Config):
 def positions(context: dg.AssetExecutionContext, config: PositionsConfig, warehouse: WarehouseResource,
               trading: TradingResource) -> dg.MaterializeResult:
     """Table `positions`, SCD Type 2 by position key: opens a position for each current edge of an
-    active model version at or above the strategy's minimum edge, best first, within its exposure
-    limit and one per game; records the entry trade (append-only) and the cash paid. Paper
+    active model version at or above the strategy's minimum edge, best first, one per game and
+    within the strategy version's risk limits (daily realized loss, open exposure in total, per
+    game and per series, contracts per order, orders per minute), checked before every entry
+    order: a refused entry is a `risk_refusals` row and a warning alert, and reaching the daily
+    loss limit halts trading until a person resumes. Records the entry trade (append-only) and
+    the cash paid. Paper
     trading (the default) fills at the current executable price; live trading
     (PRECOG_TRADING_MODE=live) sends an immediate-or-cancel order to Kalshi, to the demo exchange
     unless KALSHI_ENV=prod. Exits and settlements close positions later (position_exit_job,
@@ -72,6 +78,7 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         report = open_positions(conn, strategy, [model.id for model in models], executor, trading.trading_mode,
                                 trading.account, utc_now)
         summary = strategy_summary(conn, strategy.id)
+        by_model = positions_by_model(conn, strategy.id)
     context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
     return dg.MaterializeResult(metadata={
         "strategy": f"{strategy.name} v{strategy.version}",
@@ -82,9 +89,20 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         "skipped": markdown_table([{"reason": reason, "edges": n} for reason, n in report.skipped.items()]),
         "open_exposure": str(report.exposure_after),
         "exposure_limit": str(strategy.max_open_exposure),
+        "realized_loss_today": str(report.realized_loss_today),
+        "risk_limits": markdown_table([{"limit": name, "value": _or_none(getattr(strategy.limits, name)), "unit": unit}
+                                       for name, unit in LIMIT_UNITS.items()]),
+        "risk_refusals": markdown_table([{"limit": r.limit, "limit_value": r.limit_value, "would_be": r.would_be,
+                                          "unit": r.unit} for r in report.refused]),
         "open_positions": summary.open_positions,
         "closed_positions": summary.closed_positions,
         "realized_pnl": str(summary.realized_pnl),
+        # A position records its edge, the edge its model version: which version opened what.
+        "positions_by_model": markdown_table(by_model),
         "dagster/row_count": summary.open_positions + summary.closed_positions,
     })
 
+
+
+def _or_none(value: object) -> object:
+    return "no limit" if value is None else value

@@ -148,7 +148,7 @@ def _step(conn: psycopg.Connection, at: datetime, clock: BacktestClock, strategy
             outcome.unfilled_exits += 1  # live, the sensor tries again at its next tick; so does the walk
     refresh_edges(conn, [model], at, settings.fee_basis_contracts, run_id)
     conn.commit()
-    open_positions(conn, strategy, [model.id], executor, "paper", BACKTEST_ACCOUNT, clock)
+    open_positions(conn, strategy, [model.id], executor, "paper", BACKTEST_ACCOUNT, clock, halt_on_daily_loss=False)
 
 
 def _closed_trades(conn: psycopg.Connection, outcome: ReplayOutcome) -> None:

@@ -5,7 +5,9 @@ session's temporary schema before any other, so this session gets:
 
 - empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``exit_attempts``,
   ``position_exits``, ``settlements``, ``account_balance``, with their constraints, indexes and
-  guard triggers): the live code writes there, and they vanish with the session;
+  guard triggers), of the risk limits' logs (``entry_orders``, ``risk_refusals``), the kill
+  switch (``trading_halts``: a live halt does not stop a backtest, a backtest never halts live
+  trading) and ``alerts``: the live code writes there, and they vanish with the session;
 - views of the SCD Type 2 histories (``markets``, ``game_states``) as of the backtest clock
   (``precog.backtest_as_of``): only versions started by then, the one alive then marked current;
 - the Elo ratings of games played before the clock's day (no peeking at later results);
@@ -28,11 +30,16 @@ AS_OF_SETTING = "precog.backtest_as_of"
 _AS_OF = sql.SQL("current_setting('precog.backtest_as_of')::timestamptz")
 
 SCD2_LEDGER = ("edges", "positions", "account_balance")
-APPEND_ONLY_LEDGER = ("trades", "exit_attempts", "position_exits", "settlements")
+# With the risk limits' logs and the kill switch's: a backtest's refusals, order log and any halt
+# stay in the session (a replayed loss must never halt live trading).
+APPEND_ONLY_LEDGER = ("trades", "exit_attempts", "position_exits", "settlements", "entry_orders", "risk_refusals",
+                      "trading_halts")
+# Written by the trading code but neither SCD2 nor append-only: the alerts a refusal raises.
+PLAIN_SHADOWS = ("alerts",)
 HISTORIES = ("markets", "game_states")
 CURRENT_VIEWS = {"markets_current": "markets", "game_states_current": "game_states", "edges_current": "edges",
                  "positions_current": "positions", "account_balance_current": "account_balance"}
-SHADOWED = (*SCD2_LEDGER, *APPEND_ONLY_LEDGER, *HISTORIES, "elo_rating_history", *CURRENT_VIEWS)
+SHADOWED = (*SCD2_LEDGER, *APPEND_ONLY_LEDGER, *PLAIN_SHADOWS, *HISTORIES, "elo_rating_history", *CURRENT_VIEWS)
 GAME_DAY_ZONE = "America/New_York"
 
 
@@ -48,7 +55,7 @@ def set_as_of(conn: psycopg.Connection, at: datetime) -> None:
 
 
 def _shadow_ledger(conn: psycopg.Connection) -> None:
-    for table in (*SCD2_LEDGER, *APPEND_ONLY_LEDGER):
+    for table in (*SCD2_LEDGER, *APPEND_ONLY_LEDGER, *PLAIN_SHADOWS):
         conn.execute(sql.SQL(
             "CREATE TEMPORARY TABLE {t} (LIKE public.{t} INCLUDING DEFAULTS INCLUDING IDENTITY "
             "INCLUDING CONSTRAINTS INCLUDING INDEXES)").format(t=sql.Identifier(table)))

@@ -44,32 +44,52 @@ class EloConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any], *, source: str = "model config") -> EloConfig:
-        """Validate a decoded config JSON; ``source`` names the model version in errors."""
+        """Validate a decoded config JSON; ``source`` names the model version in errors, which
+        name every bad key with its value in one line. Other keys (provenance such as
+        ``fitted_seasons``) are kept in the row and ignored here."""
         if not isinstance(config, Mapping):
             raise EloConfigError(f"{source}: config must be a JSON object, got {type(config).__name__}")
+        errors: list[str] = []
+
+        def take(key: str, where: Mapping[str, Any] = config, *, prefix: str = "", positive: bool = False,
+                 fraction: bool = False) -> float:
+            try:
+                value = _number(where, key, source, prefix=prefix, positive=positive)
+                if fraction and not 0 <= value <= 1:
+                    raise EloConfigError(f"{source}: config key '{prefix}{key}' must be between 0 and 1, "
+                                         f"got {where[key]!r}")
+                return value
+            except EloConfigError as exc:
+                errors.append(str(exc).removeprefix(f"{source}: "))
+                return math.nan
+
         multiplier = config.get("margin_multiplier")
         if not isinstance(multiplier, Mapping):
             if "margin_multiplier" not in config:
-                raise EloConfigError(f"{source}: config key 'margin_multiplier' is missing")
-            raise EloConfigError(
-                f"{source}: config key 'margin_multiplier' must be an object, got {multiplier!r}"
+                errors.append("config key 'margin_multiplier' is missing")
+            else:
+                errors.append(f"config key 'margin_multiplier' must be an object, got {multiplier!r}")
+            multiplier = None
+        k_factor = take("k_factor", positive=True)
+        home_field_advantage = take("home_field_advantage")
+        rating_scale = take("rating_scale", positive=True)
+        reversion_mean = take("reversion_mean", positive=True)
+        reversion_keep_fraction = take("reversion_keep_fraction", fraction=True)
+        new_team_rating = take("new_team_rating", positive=True)
+        margin = None
+        if multiplier is not None:
+            p = "margin_multiplier."
+            margin = MarginMultiplier(
+                scale=take("scale", multiplier, prefix=p, positive=True),
+                rating_diff_coefficient=take("rating_diff_coefficient", multiplier, prefix=p),
+                offset=take("offset", multiplier, prefix=p, positive=True),
+                tie_divisor=take("tie_divisor", multiplier, prefix=p, positive=True),
             )
-        return cls(
-            k_factor=_number(config, "k_factor", source, positive=True),
-            home_field_advantage=_number(config, "home_field_advantage", source),
-            rating_scale=_number(config, "rating_scale", source, positive=True),
-            reversion_mean=_number(config, "reversion_mean", source, positive=True),
-            reversion_keep_fraction=_fraction(config, "reversion_keep_fraction", source),
-            new_team_rating=_number(config, "new_team_rating", source, positive=True),
-            margin_multiplier=MarginMultiplier(
-                scale=_number(multiplier, "scale", source, prefix="margin_multiplier.", positive=True),
-                rating_diff_coefficient=_number(
-                    multiplier, "rating_diff_coefficient", source, prefix="margin_multiplier."
-                ),
-                offset=_number(multiplier, "offset", source, prefix="margin_multiplier.", positive=True),
-                tie_divisor=_number(multiplier, "tie_divisor", source, prefix="margin_multiplier.", positive=True),
-            ),
-        )
+        if errors or margin is None:
+            raise EloConfigError(f"{source}: " + "; ".join(errors))
+        return cls(k_factor=k_factor, home_field_advantage=home_field_advantage, rating_scale=rating_scale,
+                   reversion_mean=reversion_mean, reversion_keep_fraction=reversion_keep_fraction,
+                   new_team_rating=new_team_rating, margin_multiplier=margin)
 
 
 def _number(
@@ -85,11 +105,3 @@ def _number(
     if positive and value <= 0:
         raise EloConfigError(f"{source}: config key '{prefix}{key}' must be positive, got {value!r}")
     return float(value)
-
-
-def _fraction(config: Mapping[str, Any], key: str, source: str) -> float:
-    """``config[key]`` as a number between 0 and 1."""
-    value = _number(config, key, source)
-    if not 0 <= value <= 1:
-        raise EloConfigError(f"{source}: config key '{key}' must be between 0 and 1, got {value!r}")
-    return value

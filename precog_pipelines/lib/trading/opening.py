@@ -1,4 +1,4 @@
-"""Opening positions from current edges, within a strategy's threshold and exposure limit."""
+"""Opening positions from current edges, within a strategy's threshold and risk limits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.rows import dict_row
 
-from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading import ledger, risk
 from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.market_data import fee_multiplier
@@ -21,9 +21,10 @@ from precog_pipelines.lib.trading.strategy import Strategy
 # The current edges worth acting on, best first, whose market version is still the current one
 # (an edge computed from an older snapshot waits for the next edges run).
 _CANDIDATES = """
-SELECT e.*, m.event_ticker
+SELECT e.*, m.event_ticker, ev.series_ticker
   FROM edges_current e
   JOIN markets m ON m.id = e.market_version_id AND m.row_current_ind AND m.status = 'active'
+  JOIN events ev ON ev.event_ticker = m.event_ticker
  WHERE e.model_id = ANY(%(model_ids)s) AND e.edge >= %(min_edge)s
  ORDER BY e.edge DESC, e.ticker, e.side
 """
@@ -39,8 +40,10 @@ class BuyExecutor(Protocol):
 class OpeningReport:
     opened: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    refused: list[risk.Refusal] = field(default_factory=list)
     exposure_before: Decimal = ZERO
     exposure_after: Decimal = ZERO
+    realized_loss_today: Decimal = ZERO
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -60,14 +63,21 @@ def contracts_for_stake(stake: Decimal, price: Decimal, fee_per_contract: Decima
 
 
 def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequence[int], executor: BuyExecutor,
-                   trading_mode: str, account: str, clock: Callable[[], datetime]) -> OpeningReport:
+                   trading_mode: str, account: str, clock: Callable[[], datetime], *,
+                   halt_on_daily_loss: bool = True) -> OpeningReport:
     """Buy the best edges of the given model versions (the active ones) at or above the strategy's
-    minimum until its exposure limit; at most one open position per game (its markets are two
-    sides of one outcome, and two models' edges on one market are one bet). Each position opens in
-    its own transaction; the strategy's lock keeps two runs from spending one limit twice."""
+    minimum, within its risk limits (lib/trading/risk.py: every entry order is checked before it
+    is sent; a refusal is a ``risk_refusals`` row and a warning alert; reaching the daily loss
+    limit halts trading); at most one open position per game (its markets are two sides of one
+    outcome, and two models' edges on one market are one bet). Each position opens in its own
+    transaction; the strategy's lock keeps two runs from spending one limit twice.
+
+    ``halt_on_daily_loss=False`` (backtests) still refuses entries once the day's loss limit is
+    reached but records no halt: no person resumes a replay the next day."""
     conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"precog.open.{strategy.id}",))
     conn.commit()
     report = OpeningReport()
+    limits = strategy.limits
     try:
         state = trading_state(conn)
         conn.commit()
@@ -76,6 +86,9 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
             report.skip(state.describe())
             return report
         report.exposure_before = report.exposure_after = open_exposure(conn, strategy.id)
+        report.realized_loss_today = loss = risk.realized_loss_today(conn, strategy.id, clock())
+        game_exposure, series_exposure = risk.exposure_by_game_and_series(conn, strategy.id)
+        orders_sent = risk.orders_in_last_minute(conn, strategy.id, clock())
         with conn.cursor(row_factory=dict_row) as cursor:
             candidates = cursor.execute(_CANDIDATES, {"model_ids": list(model_ids),
                                                       "min_edge": strategy.min_edge}).fetchall()
@@ -83,6 +96,11 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
             "SELECT DISTINCT t.event_ticker FROM positions p JOIN market_tickers t ON t.ticker = p.ticker "
             "WHERE p.strategy_id = %s AND p.row_current_ind AND p.status = 'open'", (strategy.id,))}
         conn.commit()
+        if halt_on_daily_loss and risk.daily_loss_reached(limits, loss):
+            # The day's loss allowance is spent: halt every entry until a person resumes.
+            halted = risk.halt_for_daily_loss(conn, strategy, loss, limits.max_daily_loss)
+            conn.commit()
+            report.skip(halted.describe())
         for edge in candidates:
             if edge["event_ticker"] in held_events:
                 report.skip("already holding this game")
@@ -94,10 +112,25 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 report.skip("stake buys less than one contract")
                 continue
             cost = quantity * price + taker_fee(quantity, price, fee_multiplier(conn, edge["ticker"]))
-            if report.exposure_after + cost > strategy.max_open_exposure:
-                report.skip("exposure limit reached")
+            now = clock()
+            refusal = risk.check_entry(limits, risk.RiskState(
+                daily_realized_loss=loss, open_exposure=report.exposure_after,
+                game_exposure=game_exposure.get(edge["event_ticker"], ZERO),
+                series_exposure=series_exposure.get(edge["series_ticker"], ZERO),
+                orders_last_minute=orders_sent), quantity, cost)
+            if refusal is not None:
+                risk.refuse_entry(conn, strategy, edge, refusal, quantity, trading_mode, now)
+                conn.commit()
+                report.refused.append(refusal)
+                report.skip(f"risk limit: {refusal.limit}")
+                if refusal.limit == "max_daily_loss":
+                    break  # trading is halted: nothing else is proposed today
                 continue
             client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
+            # Logged and committed before it is sent: an order whose answer is lost still counts.
+            risk.record_entry_order(conn, strategy.id, edge, quantity, client_order_id, trading_mode, now)
+            conn.commit()
+            orders_sent += 1
             fill = executor.buy(conn, edge, quantity, client_order_id)
             if fill is None:
                 conn.rollback()
@@ -109,7 +142,10 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 report.skip("already opened from this edge")
                 continue
             report.opened.append(key)
-            report.exposure_after += fill.quantity * fill.price + fill.fee
+            spent = fill.quantity * fill.price + fill.fee
+            report.exposure_after += spent
+            game_exposure[edge["event_ticker"]] = game_exposure.get(edge["event_ticker"], ZERO) + spent
+            series_exposure[edge["series_ticker"]] = series_exposure.get(edge["series_ticker"], ZERO) + spent
             held_events.add(edge["event_ticker"])
         return report
     finally:

@@ -64,5 +64,13 @@ LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
 # The kill switch's log: halt and resume events (lib/trading/halts.py).
 TRADING_HALTS = AppendOnlyTable("trading_halts")
 
+# Who created, activated and deactivated each strategy and model version (lib/versions/store.py).
+VERSION_ACTIVATIONS = AppendOnlyTable("version_activations")
+
+# Risk limits (lib/trading/risk.py): every entry order sent, and every entry a limit refused.
+ENTRY_ORDERS = AppendOnlyTable("entry_orders")
+RISK_REFUSALS = AppendOnlyTable("risk_refusals")
+RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
