@@ -13,6 +13,7 @@ from precog_pipelines.cli.kalshi import kalshi
 from precog_pipelines.cli.model import model
 from precog_pipelines.cli.sandbox import sandbox
 from precog_pipelines.cli.strategy import strategy
+from precog_pipelines.cli.trading import trading
 from precog_pipelines.lib.settings import SettingError, validate_settings
 
 
@@ -35,6 +36,7 @@ precog.add_command(elo)
 precog.add_command(model)
 precog.add_command(backtest)
 precog.add_command(strategy)
+precog.add_command(trading)
 precog.add_command(alerts)
 
 

@@ -36,7 +36,9 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(database_url=dg.EnvVar("PRECOG_DATABASE_URL")),
             "kalshi": kalshi,
-            "trading": TradingResource(kalshi=kalshi, **_from_environment(trading_mode="PRECOG_TRADING_MODE")),
+            "trading": TradingResource(kalshi=kalshi, **_from_environment(trading_mode="PRECOG_TRADING_MODE"),
+                                       **_int_from_environment(halt_after_order_errors="PRECOG_HALT_AFTER_ORDER_ERRORS",
+                                                               halt_stale_market_minutes="PRECOG_HALT_STALE_MARKET_MINUTES")),
             "alerting": AlertingResource(**_from_environment(webhook_url="PRECOG_ALERT_WEBHOOK_URL",
                                                                   routing_file="PRECOG_ALERT_ROUTING_FILE"),
                                          **_int_from_environment(market_stall_minutes="PRECOG_MARKET_STALL_MINUTES")),

@@ -144,6 +144,10 @@ def _positive_minutes(value: str) -> str | None:
     return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else "is not a whole number of minutes from 1 to 999999"
 
 
+def _positive_count(value: str) -> str | None:
+    return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else "is not a whole number from 1 to 999999"
+
+
 def _folder(value: str) -> str | None:
     if problem := _user_path(value):
         return problem
@@ -210,6 +214,13 @@ SETTINGS: tuple[Setting, ...] = (
             "stored for this many minutes while a market is open: `market_data_stall_sensor` then raises a critical "
             "alert (the `alerts` table and the webhook), resolved when data flows again.", code_location=True,
             check=_positive_minutes),
+    Setting("PRECOG_HALT_AFTER_ORDER_ERRORS", "5", "Circuit breaker: this many failed order requests in a row "
+            "(entries and exits, counted from `entry_attempts` and `exit_attempts`; a success or a resume starts the "
+            "count again) halt trading until `precog trading resume`.", code_location=True, check=_positive_count),
+    Setting("PRECOG_HALT_STALE_MARKET_MINUTES", "30", "Circuit breaker: no new market version for this many "
+            "minutes while a market is open and positions are open halts trading (checked by "
+            "`position_exit_sensor` and before each `positions` run) until `precog trading resume`.",
+            code_location=True, check=_positive_minutes),
     Setting("PRECOG_DEV_AUTOMATION", "0", "`1` starts every schedule and sensor (the Elo daily schedule too) in "
             "the RUNNING state when the definitions load, and runs them at `precog dev`'s faster cadences.",
             code_location=True, shown_default="unset: schedules and sensors stopped; `precog dev` sets `1`",

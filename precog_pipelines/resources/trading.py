@@ -35,6 +35,14 @@ class TradingResource(dg.ConfigurableResource):
     trading_mode: str = Field(default=setting("PRECOG_TRADING_MODE").default,
                               description="paper or live (PRECOG_TRADING_MODE).")
     exit_pause_seconds: float = Field(default=2.0, description="Wait between unfilled exit attempts.")
+    halt_after_order_errors: int = Field(
+        default=int(setting("PRECOG_HALT_AFTER_ORDER_ERRORS").default),
+        description="Failed order requests in a row (entries and exits) that halt trading "
+                    "(PRECOG_HALT_AFTER_ORDER_ERRORS).")
+    halt_stale_market_minutes: int = Field(
+        default=int(setting("PRECOG_HALT_STALE_MARKET_MINUTES").default),
+        description="Minutes without a new market version, while markets and positions are open, that halt "
+                    "trading (PRECOG_HALT_STALE_MARKET_MINUTES).")
     kalshi: KalshiResource = Field(description="The exchange live orders go to; its environment names the accounts.")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

@@ -112,5 +112,5 @@ def test_an_activated_model_version_gets_edges_and_positions_name_it(rated_wareh
     assert f"positions opened from its edges: {by_model[0][1]} open, 0 closed" in shown
     assert f"current edges: {len(after['3.0'])}" in shown
     assert "activated    by ana: K 25 for the 2025 season" in shown
-    strategy = _precog(url, "strategy", "show", "default_paper", "1.0")
+    strategy = _precog(url, "strategy", "show", "default_paper", "1.1")
     assert f"positions from model elo_nfl v3.0: {by_model[0][1]} open, 0 closed" in strategy

@@ -15,7 +15,7 @@ from precog_pipelines.lib.warehouse.server import connect
 
 STRATEGY = """\
 name: default_paper
-version: "1.1"
+version: "1.2"
 description: The default paper strategy with a wider stop loss
 config:
   min_edge: 0.04
@@ -74,10 +74,10 @@ def _events(url: str, kind: str, name: str, version: str) -> list[tuple]:
 def test_strategy_create_activate_deactivate_is_recorded(run, warehouse_url, tmp_path):
     created = run("strategy", "create", "--file", _file(tmp_path, STRATEGY), "--actor", "ana")
     assert created.exit_code == 0, created.output
-    assert "created strategy default_paper v1.1" in created.output and "inactive" in created.output
+    assert "created strategy default_paper v1.2" in created.output and "inactive" in created.output
     with connect(warehouse_url) as conn:
         config, active = conn.execute("SELECT config, is_active FROM strategies WHERE strategy_name = 'default_paper' "
-                                      "AND strategy_version = '1.1'").fetchone()
+                                      "AND strategy_version = '1.2'").fetchone()
     assert not active
     assert config["min_edge"] == "0.04" and config["max_open_exposure"] == "200.00"
     assert config["exit_rules"]["limit_attempts"] == 2
@@ -85,31 +85,31 @@ def test_strategy_create_activate_deactivate_is_recorded(run, warehouse_url, tmp
     listed = run("strategy", "list")
     assert listed.exit_code == 0, listed.output
     lines = {line.split("  ")[0]: line for line in listed.output.splitlines()}
-    assert "active, in use" in lines["default_paper v1.0"] and "inactive" in lines["default_paper v1.1"]
+    assert "active, in use" in lines["default_paper v1.1"] and "inactive" in lines["default_paper v1.2"]
 
-    activated = run("strategy", "activate", "default_paper", "1.1", "--reason", "wider stop after review",
+    activated = run("strategy", "activate", "default_paper", "1.2", "--reason", "wider stop after review",
                     "--actor", "ana")
     assert activated.exit_code == 0, activated.output
-    assert "in use now: default_paper v1.1" in activated.output  # the newest active version is traded
+    assert "in use now: default_paper v1.2" in activated.output  # the newest active version is traded
     listed = run("strategy", "list").output
-    assert "superseded by a newer active version" in next(line for line in listed.splitlines() if "v1.0" in line)
+    assert "superseded by a newer active version" in next(line for line in listed.splitlines() if "v1.1" in line)
 
-    deactivated = run("strategy", "deactivate", "default_paper", "1.1", "--reason", "back to 1.0", "--actor", "bo")
+    deactivated = run("strategy", "deactivate", "default_paper", "1.2", "--reason", "back to 1.1", "--actor", "bo")
     assert deactivated.exit_code == 0, deactivated.output
-    assert "in use now: default_paper v1.0" in deactivated.output
-    assert _events(warehouse_url, "strategy", "default_paper", "1.1") == [
-        ("created", "ana", None), ("activated", "ana", "wider stop after review"), ("deactivated", "bo", "back to 1.0")]
+    assert "in use now: default_paper v1.1" in deactivated.output
+    assert _events(warehouse_url, "strategy", "default_paper", "1.2") == [
+        ("created", "ana", None), ("activated", "ana", "wider stop after review"), ("deactivated", "bo", "back to 1.1")]
 
-    shown = run("strategy", "show", "default_paper", "1.1")
+    shown = run("strategy", "show", "default_paper", "1.2")
     assert shown.exit_code == 0, shown.output
     assert "state: inactive" in shown.output and '"min_edge": "0.04"' in shown.output
     assert "activated    by ana: wider stop after review" in shown.output
-    assert "deactivated  by bo: back to 1.0" in shown.output
+    assert "deactivated  by bo: back to 1.1" in shown.output
 
 
 def test_an_existing_name_and_version_is_refused_and_nothing_changes(run, warehouse_url, tmp_path):
     before = _counts(warehouse_url)
-    again = run("strategy", "create", "--file", _file(tmp_path, STRATEGY.replace('"1.1"', '"1.0"')))
+    again = run("strategy", "create", "--file", _file(tmp_path, STRATEGY.replace('"1.2"', '"1.0"')))
     assert again.exit_code == 1
     assert again.output == ("Error: strategy default_paper v1.0 exists already; versions are never edited: "
                             "create a new version number\n")
@@ -196,7 +196,8 @@ def test_the_seeded_versions_have_their_creation_recorded(db):
     rows = db.execute("SELECT kind, name, version, action, actor FROM version_activations ORDER BY kind, name, version"
                       ).fetchall()
     assert rows == [("model", "elo_nfl", "1.0", "created", "migration"), ("model", "elo_nfl", "2.0", "created", "migration"),
-                    ("strategy", "default_paper", "1.0", "created", "migration")]
+                    ("strategy", "default_paper", "1.0", "created", "migration"),
+                    ("strategy", "default_paper", "1.1", "created", "migration")]
 
 
 def test_version_activations_is_append_only(db):

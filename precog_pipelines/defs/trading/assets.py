@@ -8,8 +8,10 @@ from precog_pipelines.core.automation import UPSTREAM_CHECKED
 from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
-from precog_pipelines.lib.trading.opening import open_positions
+from precog_pipelines.lib.trading.halts import trading_state
+from precog_pipelines.lib.trading.opening import EntryOrderFailed, open_positions
 from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.risk import LIMIT_UNITS
 from precog_pipelines.lib.trading.strategy import load_strategy
@@ -67,8 +69,13 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
     trading (the default) fills at the current executable price; live trading
     (PRECOG_TRADING_MODE=live) sends an immediate-or-cancel order to Kalshi, to the demo exchange
     unless KALSHI_ENV=prod. Exits and settlements close positions later (position_exit_job,
-    settlement_job)."""
+    settlement_job). While trading is halted (`precog trading halt`, or a circuit breaker: order
+    errors, stale market data under open positions...) it sends no order and says why in
+    `trading_state` and `skipped`; the `trading_is_not_halted` check warns with the reason."""
     with warehouse.connection() as conn, trading.executor() as executor:
+        # The stale-data breaker first: entries must not price off a book that stopped moving.
+        trip_on_stale_market_data(conn, utc_now(), trading.halt_stale_market_minutes, actor="positions")
+        conn.commit()
         executor.sync_balance(conn, trading.account, utc_now())
         strategy = load_strategy(conn, name=config.strategy)
         try:
@@ -76,19 +83,27 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         except EloModelNotFound as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         conn.commit()
-        report = open_positions(conn, strategy, [model.id for model in models], executor, trading.trading_mode,
-                                trading.account, utc_now)
+        try:
+            report = open_positions(conn, strategy, [model.id for model in models], executor, trading.trading_mode,
+                                    trading.account, utc_now, max_order_errors=trading.halt_after_order_errors)
+        except EntryOrderFailed as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         # The refusals' alerts are committed; their channels are told once trading is done.
         for alert in report.alerts:
             alerting.notify(conn, alert)
             conn.commit()
         summary = strategy_summary(conn, strategy.id)
         by_model = positions_by_model(conn, strategy.id)
+        state = trading_state(conn)
     context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
     return dg.MaterializeResult(metadata={
         "strategy": f"{strategy.name} v{strategy.version}",
         "models": ", ".join(model.label for model in models),
         "trading_mode": trading.trading_mode,
+        "trading_state": state.describe(),
+        "halted_since": state.since.isoformat(timespec="seconds") if state.halted and state.since else "",
+        "halted_by": (f"{state.actor} ({state.source})" if state.halted else ""),
+        "exits": "blocked" if not state.exits_allowed else "allowed",
         "opened": len(report.opened),
         "opened_positions": markdown_table([{"position": key} for key in report.opened]),
         "skipped": markdown_table([{"reason": reason, "edges": n} for reason, n in report.skipped.items()]),

@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.lib.trading.exit_flow import exit_position
+from precog_pipelines.lib.trading.exit_flow import ExitsHalted, exit_position
 from precog_pipelines.lib.trading.exits import RULE_PRIORITY
 from precog_pipelines.lib.trading.settlement import settle_market
 from precog_pipelines.lib.trading.strategy import load_strategy
@@ -23,7 +23,9 @@ class ExitPositionConfig(dg.Config):
 def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig, warehouse: WarehouseResource,
                      trading: TradingResource) -> None:
     """Sell one open position: a limit at the bid, then a tick lower each retry, then a market
-    order; every attempt is logged in exit_attempts and a fill is booked once."""
+    order; every attempt is logged in exit_attempts and a fill is booked once. A halt that
+    blocks exits (`precog trading halt --block-exits`) fails the run before any order; the exit
+    sensor asks again after the resume while the rule still fires."""
     if config.rule not in RULE_PRIORITY:
         raise dg.Failure(f"rule {config.rule!r} is not one of {', '.join(RULE_PRIORITY)}")
     with warehouse.connection() as conn, trading.executor() as executor:
@@ -33,11 +35,15 @@ def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig,
             raise dg.Failure(f"position_key {config.position_key!r} does not exist")
         strategy = load_strategy(conn, strategy_id=position[0])
         conn.commit()
-        outcome = exit_position(
-            conn, config.position_key, config.rule, strategy.limit_attempts, executor,
-            trading.account, context.run.run_id, utc_now,
-            pause_seconds=0 if not trading.is_live else trading.exit_pause_seconds,
-        )
+        try:
+            outcome = exit_position(
+                conn, config.position_key, config.rule, strategy.limit_attempts, executor,
+                trading.account, context.run.run_id, utc_now,
+                pause_seconds=0 if not trading.is_live else trading.exit_pause_seconds,
+                max_order_errors=trading.halt_after_order_errors,
+            )
+        except ExitsHalted as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(f"{config.position_key}: {outcome.status} after {outcome.attempts} attempt(s)")
     if outcome.status == "exited":
         context.log_event(dg.AssetMaterialization(POSITIONS, description=f"exit of {config.position_key}", metadata={

@@ -13,6 +13,7 @@ from precog_pipelines.core.sensor_ticks import sensor_failures
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.kalshi import parse_settlement
+from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.monitor import scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -93,14 +94,23 @@ def defs() -> dg.Definitions:
                                    trading_automation_sensor(automation)])
 
 
-def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                         trading: TradingResource) -> dg.SensorResult:
     """Every 30 seconds, check each open position against the latest market prices (stop loss,
     profit target, trailing stop from the peak bid since entry, time exit before close) and
     request position_exit_job once per position and rule that fires, and again after each failed
-    run while the rule still fires (up to MAX_ATTEMPTS runs)."""
+    run while the rule still fires (up to MAX_ATTEMPTS runs). First, the stale-data circuit
+    breaker: market data older than PRECOG_HALT_STALE_MARKET_MINUTES while positions are open
+    halts trading. While halted the skip reason says `halted: <reason>`; exits are requested
+    unless the halt blocks them."""
     after_id = _cursor(context, "after_position_id")
+    now = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
-        scan = scan_open_positions(conn, datetime.now(timezone.utc), after_id, POSITIONS_PER_TICK)
+        state = trip_on_stale_market_data(conn, now, trading.halt_stale_market_minutes, actor="position_exit_sensor")
+        conn.commit()
+        if not state.exits_allowed:
+            return dg.SensorResult(skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
+        scan = scan_open_positions(conn, now, after_id, POSITIONS_PER_TICK)
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
     requests = []
@@ -117,10 +127,13 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
                 "priority": candidate.signal.priority}}}},
             tags={"dagster/priority": str(10 - candidate.signal.priority), **tags},
         ))
+    # While halted (exits allowed) the skip reason leads with the halt, so the UI says why
+    # nothing new opens even on ticks that request no exit.
+    halted = f"{state.describe()} (exits go on); " if state.halted else ""
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps({"after_position_id": next_after}),
-        skip_reason=None if requests else (
+        skip_reason=None if requests else halted + (
             f"{scan.scanned} open position(s) checked, no exit rule fired" if not scan.candidates else
             f"{len(scan.candidates)} exit(s) due, each failed {MAX_ATTEMPTS} times: see the failure alerts"),
     )

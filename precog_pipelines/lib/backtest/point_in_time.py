@@ -3,11 +3,11 @@
 The live trading code names its tables without a schema. PostgreSQL looks a name up in the
 session's temporary schema before any other, so this session gets:
 
-- empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``exit_attempts``,
-  ``position_exits``, ``settlements``, ``account_balance``, with their constraints, indexes and
-  guard triggers), of the risk limits' logs (``entry_orders``, ``risk_refusals``), the kill
+- empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``entry_attempts``,
+  ``exit_attempts``, ``position_exits``, ``settlements``, ``account_balance``, with their constraints,
+  indexes and guard triggers), of the risk limits' logs (``entry_orders``, ``risk_refusals``), the kill
   switch (``trading_halts``: a live halt does not stop a backtest, a backtest never halts live
-  trading) and ``alerts``: the live code writes there, and they vanish with the session;
+  trading or trips its breakers) and ``alerts``: the live code writes there, and they vanish with the session;
 - views of the SCD Type 2 histories (``markets``, ``game_states``) as of the backtest clock
   (``precog.backtest_as_of``): only versions started by then, the one alive then marked current;
 - the Elo ratings of games played before the clock's day (no peeking at later results);
@@ -30,10 +30,11 @@ AS_OF_SETTING = "precog.backtest_as_of"
 _AS_OF = sql.SQL("current_setting('precog.backtest_as_of')::timestamptz")
 
 SCD2_LEDGER = ("edges", "positions", "account_balance")
-# With the risk limits' logs and the kill switch's: a backtest's refusals, order log and any halt
-# stay in the session (a replayed loss must never halt live trading).
-APPEND_ONLY_LEDGER = ("trades", "exit_attempts", "position_exits", "settlements", "entry_orders", "risk_refusals",
-                      "trading_halts")
+# With the order logs, the risk limits' refusals and the kill switch's events: a backtest's orders,
+# refusals and any halt stay in the session (a replayed loss or order error must never halt live
+# trading, and the live kill switch must not stop a replay of the past).
+APPEND_ONLY_LEDGER = ("trades", "entry_attempts", "exit_attempts", "position_exits", "settlements",
+                      "entry_orders", "risk_refusals", "trading_halts")
 # Written by the trading code but neither SCD2 nor append-only: the alerts a refusal raises.
 PLAIN_SHADOWS = ("alerts",)
 HISTORIES = ("markets", "game_states")

@@ -17,12 +17,19 @@ from decimal import Decimal
 import psycopg
 
 from precog_pipelines.lib.trading import ledger
+from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip_on_order_errors
 from precog_pipelines.lib.trading.execution import exit_order
 from precog_pipelines.lib.trading.executors import OrderExecutor
+from precog_pipelines.lib.trading.halts import trading_state
 
 
 class ExitNotFilled(RuntimeError):
     """Every attempt, the final market order included, came back unfilled."""
+
+
+class ExitsHalted(RuntimeError):
+    """Trading is halted with exits blocked: no exit order was sent (the exit is requested again
+    after the resume, while its rule still fires)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,13 @@ def exit_position(
     run_id: str | None,
     clock: Callable[[], datetime],
     pause_seconds: float = 0.0,
+    max_order_errors: int = DEFAULT_MAX_ORDER_ERRORS,
 ) -> ExitOutcome:
-    """Sell the position, walking the price; idempotent: a closed position is left alone."""
+    """Sell the position, walking the price; idempotent: a closed position is left alone.
+
+    Before every attempt the kill switch is read: a halt that blocks exits stops the exit with
+    :class:`ExitsHalted` (any other halt lets it go on). A failed order request is recorded,
+    counted by the order-error breaker (``max_order_errors`` in a row halt trading), and raised."""
     lock = _session_lock_key(position_key)
     conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
     conn.commit()
@@ -60,6 +72,10 @@ def exit_position(
             if position is None:
                 conn.rollback()
                 return ExitOutcome(position_key, "already_closed", attempt - 1)
+            state = trading_state(conn)
+            if not state.exits_allowed:
+                conn.rollback()
+                raise ExitsHalted(f"exit of {position_key} ({rule}) not sent: {state.describe()} (exits blocked)")
             if not executor.is_trading(conn, position):
                 # Trading stopped (the game ended): nothing to sell into; the settlement pays out.
                 conn.rollback()
@@ -81,6 +97,10 @@ def exit_position(
                 return ExitOutcome(position_key, "exited", number, fill.price, realized)
             conn.commit()
             if error is not None:
+                halted = trip_on_order_errors(conn, max_order_errors, actor="position_exit_job")
+                conn.commit()
+                if halted.halted:
+                    error += f"; trading is now {halted.describe()}"
                 raise RuntimeError(f"exit of {position_key} attempt {number} failed: {error}")
             if pause_seconds:
                 time.sleep(pause_seconds)

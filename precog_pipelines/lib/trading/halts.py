@@ -16,7 +16,13 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from precog_pipelines.lib import alerts
+
 HALT_SOURCES = ("manual", "reconciliation", "order_errors", "daily_loss", "stale_market_data")
+ALERT_COMPONENT = "trading"
+# One open alert for "trading is halted", resolved by the resume: a second halt while halted
+# (a person overriding a breaker's reason) counts as another occurrence of the same alert.
+HALT_FINGERPRINT = alerts.fingerprint(ALERT_COMPONENT, "halted")
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,9 @@ def trading_state(conn: psycopg.Connection) -> TradingState:
 
 def halt_trading(conn: psycopg.Connection, reason: str, source: str, actor: str, *, blocks_exits: bool = False,
                  details: dict[str, Any] | None = None) -> TradingState:
-    """Record a halt (in the caller's transaction). An automatic breaker that finds trading
-    already halted adds nothing: the first reason stands until a person resumes."""
+    """Record a halt (in the caller's transaction) and raise a critical alert. An automatic
+    breaker that finds trading already halted adds nothing: the first reason stands until a
+    person resumes."""
     if source not in HALT_SOURCES:
         raise ValueError(f"halt source {source!r} is not one of {', '.join(HALT_SOURCES)}")
     if not reason.strip():
@@ -69,14 +76,22 @@ def halt_trading(conn: psycopg.Connection, reason: str, source: str, actor: str,
         "INSERT INTO trading_halts (action, reason, source, blocks_exits, actor, details) "
         "VALUES ('halt', %s, %s, %s, %s, %s)",
         (reason.strip(), source, blocks_exits, actor, Jsonb(details) if details else None))
-    return trading_state(conn)
+    state = trading_state(conn)
+    alerts.raise_alert(
+        conn, "critical", ALERT_COMPONENT,
+        f"trading halted ({source}, by {actor}): {state.reason}"
+        + ("; exits are blocked too" if blocks_exits else "; exits go on"),
+        HALT_FINGERPRINT, {"source": source, "actor": actor, "blocks_exits": blocks_exits} | (details or {}))
+    return state
 
 
 def resume_trading(conn: psycopg.Connection, actor: str, reason: str = "resumed by hand") -> TradingState:
-    """Record a resume (in the caller's transaction); resuming while trading adds nothing."""
+    """Record a resume (in the caller's transaction) and resolve the halt's alert; resuming
+    while trading adds nothing."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('precog.trading_halts', 0))")
     if not trading_state(conn).halted:
         return trading_state(conn)
     conn.execute("INSERT INTO trading_halts (action, reason, source, actor) VALUES ('resume', %s, 'manual', %s)",
                  (reason.strip() or "resumed by hand", actor))
+    alerts.resolve_alert(conn, HALT_FINGERPRINT)
     return trading_state(conn)

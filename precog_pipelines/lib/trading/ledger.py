@@ -128,6 +128,17 @@ def lock_open_position(conn: psycopg.Connection, position_key: str) -> dict[str,
         ).fetchone()
 
 
+def record_entry_attempt(conn: psycopg.Connection, strategy_id: int, edge: dict[str, Any], quantity: Decimal,
+                         client_order_id: str, trading_mode: str, outcome: str, error: str | None = None) -> int:
+    """Append one entry order attempt (filled, not_filled or error) at the edge's price."""
+    return conn.execute(
+        "INSERT INTO entry_attempts (strategy_id, edge_id, ticker, side, trading_mode, quantity, limit_price, "
+        "outcome, client_order_id, error_message) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (strategy_id, edge["id"], edge["ticker"], edge["side"], trading_mode, quantity, edge["execution_price"],
+         outcome, client_order_id, error[:1000] if error else None),
+    ).fetchone()[0]
+
+
 def record_exit_attempt(conn: psycopg.Connection, position: dict[str, Any], rule: str, order_type: str,
                         limit_price: Decimal | None, outcome: str, fill: Fill | None, error: str | None,
                         run_id: str | None) -> int:

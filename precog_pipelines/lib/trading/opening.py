@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from precog_pipelines.lib.alerts import Alert
 from precog_pipelines.lib.trading import ledger, risk
+from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip_on_order_errors
 from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.market_data import fee_multiplier
@@ -29,6 +30,10 @@ SELECT e.*, m.event_ticker, ev.series_ticker
  WHERE e.model_id = ANY(%(model_ids)s) AND e.edge >= %(min_edge)s
  ORDER BY e.edge DESC, e.ticker, e.side
 """
+
+
+class EntryOrderFailed(RuntimeError):
+    """An entry order request failed (recorded in entry_attempts); the run stops there."""
 
 
 class BuyExecutor(Protocol):
@@ -68,13 +73,18 @@ def contracts_for_stake(stake: Decimal, price: Decimal, fee_per_contract: Decima
 
 def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequence[int], executor: BuyExecutor,
                    trading_mode: str, account: str, clock: Callable[[], datetime], *,
-                   halt_on_daily_loss: bool = True) -> OpeningReport:
+                   halt_on_daily_loss: bool = True, max_order_errors: int = DEFAULT_MAX_ORDER_ERRORS) -> OpeningReport:
     """Buy the best edges of the given model versions (the active ones) at or above the strategy's
     minimum, within its risk limits (lib/trading/risk.py: every entry order is checked before it
     is sent; a refusal is a ``risk_refusals`` row and a warning alert; reaching the daily loss
     limit halts trading); at most one open position per game (its markets are two sides of one
     outcome, and two models' edges on one market are one bet). Each position opens in its own
     transaction; the strategy's lock keeps two runs from spending one limit twice.
+
+    Nothing is bought while trading is halted, checked again before every order (a halt made
+    mid-run stops the rest). Every order is logged in ``entry_orders`` before it is sent and its
+    outcome in ``entry_attempts`` after; a failed one may trip the order-error breaker
+    (``max_order_errors`` failures in a row) and stops the run with :class:`EntryOrderFailed`.
 
     ``halt_on_daily_loss=False`` (backtests) still refuses entries once the day's loss limit is
     reached but records no halt: no person resumes a replay the next day."""
@@ -106,6 +116,9 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
             conn.commit()
             report.skip(halted.describe())
         for edge in candidates:
+            if state.halted:
+                report.skip(state.describe())
+                continue
             if edge["event_ticker"] in held_events:
                 report.skip("already holding this game")
                 continue
@@ -131,16 +144,38 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 if refusal.limit == "max_daily_loss":
                     break  # trading is halted: nothing else is proposed today
                 continue
+            # The kill switch again, right before the order: a person or a breaker may have
+            # halted trading since this run started.
+            state = trading_state(conn)
+            conn.commit()
+            if state.halted:
+                report.skip(state.describe())
+                continue
             client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
             # Logged and committed before it is sent: an order whose answer is lost still counts.
             risk.record_entry_order(conn, strategy.id, edge, quantity, client_order_id, trading_mode, now)
             conn.commit()
             orders_sent += 1
-            fill = executor.buy(conn, edge, quantity, client_order_id)
+            try:
+                fill = executor.buy(conn, edge, quantity, client_order_id)
+            except Exception as exc:  # recorded and counted, then the run stops: the attempt happened
+                conn.rollback()
+                error = f"{type(exc).__name__}: {exc}"
+                ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode,
+                                            "error", error)
+                conn.commit()
+                state = trip_on_order_errors(conn, max_order_errors, actor=f"positions ({strategy.name})")
+                conn.commit()
+                raise EntryOrderFailed(f"entry order {client_order_id} failed: {error}"
+                                       + (f"; trading is now {state.describe()}" if state.halted else "")) from exc
             if fill is None:
                 conn.rollback()
+                ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode,
+                                            "not_filled")
+                conn.commit()
                 report.skip("order did not fill")
                 continue
+            ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode, "filled")
             key = ledger.open_position(conn, strategy, edge, fill, trading_mode, account, clock())
             conn.commit()
             if key is None:

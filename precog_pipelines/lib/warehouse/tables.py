@@ -58,8 +58,10 @@ TRADES = AppendOnlyTable("trades")
 POSITION_EXITS = AppendOnlyTable("position_exits")
 EXIT_ATTEMPTS = AppendOnlyTable("exit_attempts")
 SETTLEMENTS = AppendOnlyTable("settlements")
+# Every entry order sent or simulated, and its outcome (the order-error breaker counts them).
+ENTRY_ATTEMPTS = AppendOnlyTable("entry_attempts")
 
-LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS)
+LEDGER_TABLES = (TRADES, POSITION_EXITS, EXIT_ATTEMPTS, SETTLEMENTS, ENTRY_ATTEMPTS)
 
 # The kill switch's log: halt and resume events (lib/trading/halts.py).
 TRADING_HALTS = AppendOnlyTable("trading_halts")
