@@ -40,8 +40,9 @@ LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging
 @dataclass(frozen=True)
 class Delivery:
     """What became of an alert on one channel: delivered or failed (recorded in alert_deliveries),
-    suppressed (a repeat within the deduplication window, or acknowledged) or inactive (its URL
-    variable is unset); the last two are not recorded."""
+    suppressed (a repeat within the deduplication window, or acknowledged), inactive (its URL
+    variable is unset) or already (this occurrence was handled before); the last three are not
+    recorded."""
 
     channel: str
     state: str
@@ -62,6 +63,11 @@ def deliver(conn: psycopg.Connection, alert: Alert, routing: Routing, *, environ
         send = _sender(channel, alert, environ, home)
         if send is None:
             deliveries.append(Delivery(name, "inactive"))
+            continue
+        if _handled(conn, alert, name):
+            # This occurrence was already sent, or tried, on this channel (the raiser's notify and
+            # alert_delivery_sensor both see it): never twice.
+            deliveries.append(Delivery(name, "already"))
             continue
         if (acknowledged and acknowledged[0]) or _delivered_recently(conn, alert, name, routing.dedupe_window_minutes):
             deliveries.append(Delivery(name, "suppressed"))
@@ -91,6 +97,22 @@ def deliver_from_environment(conn: psycopg.Connection, alert: Alert) -> list[Del
         log.error("alert %s not delivered: alert routing %s", alert.id, error)
         return []
     return deliver(conn, alert, routing, environ=os.environ, home=precog_home())
+
+
+def _handled(conn: psycopg.Connection, alert: Alert, channel: str) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM alert_deliveries WHERE alert_id = %s AND channel = %s "
+                        "AND occurrence_count = %s AND severity = %s)",
+                        (alert.id, channel, alert.occurrence_count, alert.severity)).fetchone()[0]
+
+
+def alerts_seen_since(conn: psycopg.Connection, since: datetime, limit: int = 500) -> list[tuple[Alert, datetime]]:
+    """Alerts raised or repeated after ``since``, oldest first, with their last occurrence time:
+    what alert_delivery_sensor hands to :func:`deliver` (an alert raised by code that did not
+    deliver it itself, a trading halt for one)."""
+    rows = conn.execute(
+        "SELECT id, severity, component, message, fingerprint, occurrence_count, details, last_seen_at FROM alerts "
+        "WHERE last_seen_at > %s ORDER BY last_seen_at, id LIMIT %s", (since, limit)).fetchall()
+    return [(Alert(r[0], r[1], r[2], r[3], r[4], r[5], False, r[6]), r[7]) for r in rows]
 
 
 def _delivered_recently(conn: psycopg.Connection, alert: Alert, channel: str, window_minutes: int) -> bool:

@@ -120,6 +120,7 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
         "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
         "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "alert_on_sensor_failure",
+        "alert_delivery_sensor",
         "trading_automation_sensor",
         "market_data_stall_sensor",
         "elo_rerate_after_espn_backfill"}

@@ -4,7 +4,7 @@ production, running under `precog dev`), in this module's definitions function."
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -12,6 +12,7 @@ from precog_pipelines.core.automation import PRODUCTION, Automation
 from precog_pipelines.core.sensor_ticks import sensor_failures
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
+from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.monitor import scan_open_positions
@@ -32,6 +33,8 @@ MAX_ATTEMPTS = 5
 TICK_OVERLAP_SECONDS = 300
 # The first look (no cursor yet) goes back this far.
 FIRST_LOOK_BACK_SECONDS = 3600
+# Alerts handed to their channels per alert_delivery_sensor tick; a full batch resumes after it.
+ALERTS_PER_TICK = 200
 
 
 def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
@@ -73,6 +76,11 @@ def alert_on_sensor_failure(automation: Automation = PRODUCTION) -> dg.SensorDef
                      default_status=automation.sensor_status)(raise_sensor_failure_alerts)
 
 
+def alert_delivery_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="alert_delivery_sensor", minimum_interval_seconds=30,
+                     default_status=automation.sensor_status)(deliver_raised_alerts)
+
+
 def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.AutomationConditionSensorDefinition:
     # One explicit sensor instead of Dagster's implicit default, so its status follows the
     # environment like every other sensor (DAGSTER_STANDARD.md, pitfall E4).
@@ -91,7 +99,7 @@ def defs() -> dg.Definitions:
     automation = Automation.from_environment()
     return dg.Definitions(sensors=[position_exit_sensor(automation), market_settlement_sensor(automation),
                                    alert_on_run_failure(automation), alert_on_sensor_failure(automation),
-                                   trading_automation_sensor(automation)])
+                                   alert_delivery_sensor(automation), trading_automation_sensor(automation)])
 
 
 def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
@@ -238,3 +246,32 @@ def raise_sensor_failure_alerts(context: dg.SensorEvaluationContext, warehouse: 
         return dg.SkipReason("; ".join(filter(None, [
             f"failing: {', '.join(raised)}" if raised else "", f"recovered: {', '.join(resolved)}" if resolved else ""])))
     return dg.SkipReason("no sensor failed")
+
+
+def deliver_raised_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                          alerting: AlertingResource) -> dg.SkipReason:
+    """Every 30 seconds: hand each alert raised or repeated since the last look to the channels
+    the alert routing names. Code that raises an alert in the middle of trading (a halt, a
+    circuit breaker) only writes its row, so no channel ever delays an order; this sensor tells
+    people. An occurrence already handled (by the raiser's own notify) is not sent twice, and
+    the deduplication window applies as everywhere. Requests no run."""
+    now = datetime.now(timezone.utc)
+    cursor = json.loads(context.cursor) if context.cursor else None
+    if cursor is None:
+        since = now - timedelta(seconds=FIRST_LOOK_BACK_SECONDS)
+    else:
+        # An alert's last_seen_at is its transaction's start: look back over ones committed late,
+        # except after a full batch, which must move on.
+        since = datetime.fromisoformat(cursor["after"]) - (
+            timedelta(0) if cursor.get("full") else timedelta(seconds=TICK_OVERLAP_SECONDS))
+    sent = 0
+    with warehouse.connection() as conn:
+        seen = alerts_seen_since(conn, since, ALERTS_PER_TICK)
+        conn.commit()
+        for alert, _ in seen:
+            sent += sum(d.state in ("delivered", "failed") for d in alerting.notify(conn, alert))
+            conn.commit()
+    # Nothing seen: the next look starts from now (less the overlap), not from an hour ago again.
+    newest = max(at for _, at in seen) if seen else now
+    context.update_cursor(json.dumps({"after": newest.isoformat(), "full": len(seen) == ALERTS_PER_TICK}))
+    return dg.SkipReason(f"{len(seen)} alert(s) seen, {sent} delivery attempt(s)")
