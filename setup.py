@@ -32,8 +32,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.14",
     packages=find_packages(include=["precog_pipelines", "precog_pipelines.*"]),
-    # The NFL history the product rates (and its attribution) ships inside the package.
-    package_data={"precog_pipelines": ["data/nfl/*.csv", "data/nfl/README.md"]},
+    # The NFL history the product rates (and its attribution) and the default alert routing ship inside
+    # the package.
+    package_data={"precog_pipelines": ["data/nfl/*.csv", "data/nfl/README.md", "lib/alert_routing.yaml"]},
     # Migrations stay in the top-level sql/ folder (design card); BuildWithMigrations ships them.
     cmdclass={"build_py": BuildWithMigrations},
     install_requires=[
@@ -55,7 +56,7 @@ setup(
         "click>=8.1,<9",
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
-        "pyyaml>=6,<7",  # strategy and model version files (`precog strategy|model create --file`)
+        "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file
     ],
     extras_require={
         "dev": [
@@ -66,6 +67,8 @@ setup(
             "ruff>=0.8,<1",
             # The packaging test builds a wheel with the venv's own setuptools (no download).
             "wheel>=0.43,<1",
+            # A local SMTP server: the alert routing tests read the mail the email channel sends.
+            "aiosmtpd>=1.4,<2",
         ],
     },
     entry_points={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from precog_pipelines.cli.alerts import alerts
 from precog_pipelines.cli.backtest import backtest
 from precog_pipelines.cli.db import db
 from precog_pipelines.cli.dev import dev, env
@@ -36,6 +37,7 @@ precog.add_command(model)
 precog.add_command(backtest)
 precog.add_command(strategy)
 precog.add_command(trading)
+precog.add_command(alerts)
 
 
 def main() -> None:

@@ -1,4 +1,7 @@
-"""Alerts: one open row per fingerprint, counted on repeat, optionally posted to a webhook."""
+"""Alerts: one open row per fingerprint, counted on repeat; acknowledged and resolved by people.
+
+Who is told is decided by the routing file (lib/alert_routing.py) and done by
+lib/alert_delivery.deliver, after the row is committed."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import requests
 from psycopg.types.json import Jsonb
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ class Alert:
     fingerprint: str
     occurrence_count: int
     is_new: bool
+    details: dict[str, Any] | None = None
 
 
 def fingerprint(*parts: str) -> str:
@@ -42,7 +45,8 @@ def raise_alert(conn: psycopg.Connection, severity: str, component: str, message
         "RETURNING id, occurrence_count, (xmax = 0)",
         (severity, component, message[:MAX_MESSAGE_CHARS], alert_fingerprint, Jsonb(details) if details else None),
     ).fetchone()
-    return Alert(row[0], severity, component, message[:MAX_MESSAGE_CHARS], alert_fingerprint, row[1], row[2])
+    return Alert(row[0], severity, component, message[:MAX_MESSAGE_CHARS], alert_fingerprint, row[1], row[2],
+                 details or None)
 
 
 def resolve_alert(conn: psycopg.Connection, alert_fingerprint: str) -> bool:
@@ -52,18 +56,60 @@ def resolve_alert(conn: psycopg.Connection, alert_fingerprint: str) -> bool:
                         (alert_fingerprint,)).rowcount > 0
 
 
-def post_to_webhook(conn: psycopg.Connection, webhook_url: str, alert: Alert, timeout_seconds: float = 10) -> bool:
-    """POST the alert as JSON; record the delivery time. A failed delivery is logged, not raised:
-    the alert row already exists and the next occurrence will try again."""
-    payload = {
-        "severity": alert.severity, "component": alert.component, "message": alert.message,
-        "fingerprint": alert.fingerprint, "occurrences": alert.occurrence_count,
-    }
-    try:
-        response = requests.post(webhook_url, json=payload, timeout=timeout_seconds)
-        response.raise_for_status()
-    except requests.RequestException as exc:
-        log.warning("alert webhook delivery failed: %s", type(exc).__name__)
+class AlertNotFound(LookupError):
+    """No alert has this id."""
+
+
+def acknowledge_alert(conn: psycopg.Connection, alert_id: int, by: str) -> str:
+    """Mark an open alert as seen by ``by`` (repeats are still counted, no longer sent); what
+    happened: "acknowledged", "already acknowledged" or "resolved" (nothing to acknowledge)."""
+    row = conn.execute("SELECT resolved_at IS NOT NULL, acknowledged_at IS NOT NULL FROM alerts WHERE id = %s "
+                       "FOR UPDATE", (alert_id,)).fetchone()
+    if row is None:
+        raise AlertNotFound(f"no alert has id {alert_id} (see `precog alerts list`)")
+    if row[0]:
+        return "resolved"
+    if row[1]:
+        return "already acknowledged"
+    conn.execute("UPDATE alerts SET acknowledged_at = now(), acknowledged_by = %s WHERE id = %s",
+                 (by[:200] or "unknown", alert_id))
+    return "acknowledged"
+
+
+def resolve_alert_by_id(conn: psycopg.Connection, alert_id: int) -> bool:
+    """Close an alert (the problem is over; its next occurrence opens a new one); False when it
+    was already resolved."""
+    row = conn.execute("SELECT resolved_at IS NOT NULL FROM alerts WHERE id = %s FOR UPDATE", (alert_id,)).fetchone()
+    if row is None:
+        raise AlertNotFound(f"no alert has id {alert_id} (see `precog alerts list`)")
+    if row[0]:
         return False
-    conn.execute("UPDATE alerts SET webhook_delivered_at = now() WHERE id = %s", (alert.id,))
+    conn.execute("UPDATE alerts SET resolved_at = now() WHERE id = %s", (alert_id,))
     return True
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    severity: str
+    component: str
+    message: str
+    occurrence_count: int
+    first_seen_at: Any
+    last_seen_at: Any
+    state: str  # open, acknowledged or resolved
+    deliveries: str  # e.g. "log ok, webhook failed"
+
+
+def list_alerts(conn: psycopg.Connection, open_only: bool = False, limit: int = 50) -> list[AlertRow]:
+    """The newest alerts (by last occurrence) with their state and the last delivery on each channel."""
+    rows = conn.execute(
+        "SELECT a.id, a.severity, a.component, a.message, a.occurrence_count, a.first_seen_at, a.last_seen_at, "
+        "CASE WHEN a.resolved_at IS NOT NULL THEN 'resolved' WHEN a.acknowledged_at IS NOT NULL "
+        "THEN 'acknowledged' ELSE 'open' END, "
+        "(SELECT string_agg(d.channel || ' ' || CASE d.state WHEN 'delivered' THEN 'ok' ELSE 'failed' END, ', ' "
+        "ORDER BY d.channel) FROM (SELECT DISTINCT ON (channel) channel, state FROM alert_deliveries "
+        "WHERE alert_id = a.id ORDER BY channel, id DESC) d) "
+        "FROM alerts a WHERE (NOT %s OR a.resolved_at IS NULL) ORDER BY a.last_seen_at DESC, a.id DESC LIMIT %s",
+        (open_only, limit)).fetchall()
+    return [AlertRow(*row[:8], row[8] or "") for row in rows]

@@ -80,6 +80,20 @@ def _http_url(value: str) -> str | None:
     return None
 
 
+def http_url_problem(value: str) -> str | None:
+    """Why ``value`` is not an http(s) URL (without showing it), or None."""
+    return _http_url(value)
+
+
+def _alert_routing_file(value: str) -> str | None:
+    from precog_pipelines.lib.alert_routing import routing_problem
+
+    if problem := _user_path(value):
+        return problem
+    problem = routing_problem(value)
+    return f"is not a usable alert routing file: {problem}" if problem else None
+
+
 def _kalshi_base_url(value: str) -> str | None:
     from precog_pipelines.lib.kalshi.errors import KalshiConfigError
     from precog_pipelines.lib.kalshi.settings import validate_base_url
@@ -187,9 +201,15 @@ SETTINGS: tuple[Setting, ...] = (
             code_location=True, check=_series_tickers),
     Setting("PRECOG_TRADING_MODE", "paper", "`paper` simulates fills at the current executable price; `live` "
             "sends orders to Kalshi (demo unless `KALSHI_ENV=prod`).", code_location=True, choices=("paper", "live")),
-    Setting("PRECOG_ALERT_WEBHOOK_URL", "", "Failed runs are also POSTed here as JSON (severity, component, "
-            "message, fingerprint, occurrences).", code_location=True, shown_default="empty: no webhook",
+    Setting("PRECOG_ALERT_WEBHOOK_URL", "", "The shipped alert routing file's `webhook` channel: alerts of "
+            "severity error and critical are POSTed here as JSON (alert_id, severity, component, message, "
+            "fingerprint, occurrences, details).", code_location=True, shown_default="empty: no webhook",
             check=_http_url),
+    Setting("PRECOG_ALERT_ROUTING_FILE", "", "YAML file mapping alert severity and component to channels (log, "
+            "JSON-lines file, webhook, Slack-compatible webhook, SMTP email), with the deduplication window and "
+            "retries; validated whole at every start. Format: the shipped "
+            "`precog_pipelines/lib/alert_routing.yaml`.", code_location=True,
+            shown_default="empty: the shipped `alert_routing.yaml`", check=_alert_routing_file),
     Setting("PRECOG_MARKET_STALL_MINUTES", "30", "Market data is stalled when no new market version has been "
             "stored for this many minutes while a market is open: `market_data_stall_sensor` then raises a critical "
             "alert (the `alerts` table and the webhook), resolved when data flows again.", code_location=True,

@@ -14,6 +14,7 @@ import pytest
 from dagster._config.field_utils import IntEnvVar
 
 from precog_pipelines.definitions import defs as lazy_defs
+from precog_pipelines.lib.alert_routing import SHIPPED_ROUTING_FILE
 from precog_pipelines.lib.settings import SETTINGS, SettingError, code_location_environment, repository_root, setting
 from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.conftest import create_database, drop_database, unique_name
@@ -75,6 +76,7 @@ def test_resources_read_exactly_the_code_location_settings_precog_dev_exports(mo
     monkeypatch.setenv("KALSHI_API_BASE_URL", "http://127.0.0.1:8765/trade-api/v2")
     monkeypatch.setenv("ESPN_API_BASE_URL", "http://127.0.0.1:8765/espn")
     monkeypatch.setenv("PRECOG_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("PRECOG_ALERT_ROUTING_FILE", str(SHIPPED_ROUTING_FILE))
     code_location_settings = {s.name for s in SETTINGS if s.code_location} - {"PRECOG_DEV_AUTOMATION"}
     assert _bound_variables(lazy_defs().resources) == code_location_settings | {"PRECOG_DATABASE_URL"}
 
@@ -117,7 +119,9 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
     assert {s.name for s in repository.schedule_defs} == {
         "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
-        "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "trading_automation_sensor",
+        "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "alert_on_sensor_failure",
+        "alert_delivery_sensor",
+        "trading_automation_sensor",
         "market_data_stall_sensor",
         "elo_rerate_after_espn_backfill"}
     assert {"position_exit_job", "settlement_job", "elo_ratings_job"} <= {j.name for j in repository.get_all_jobs()}

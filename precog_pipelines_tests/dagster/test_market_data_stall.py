@@ -51,7 +51,7 @@ def _stall_alerts(db) -> list[tuple]:
 def test_no_new_market_version_while_markets_are_open_raises_one_counted_critical_alert(
         warehouse_url, db, dagster_instance, market_at, webhook):
     """Finding 2: market data stopped (no version for over N minutes, a market open) and nothing
-    said so. Now each tick raises the stall alert: one open row, counted, posted to the webhook."""
+    said so. Now each tick raises the stall alert: one open row, counted, posted to the webhook once."""
     url, receiver = webhook
     market_at(timedelta(minutes=STALL_MINUTES + 5))
 
@@ -62,7 +62,8 @@ def test_no_new_market_version_while_markets_are_open_raises_one_counted_critica
     [(severity, component, count, resolved, message)] = _stall_alerts(db)
     assert (severity, component, count, resolved) == ("critical", "kalshi_ingestion", 2, False)
     assert f"over {STALL_MINUTES} minutes" in message
-    assert [(p["severity"], p["occurrences"]) for p in receiver.received] == [("critical", 1), ("critical", 2)]
+    # Posted once: the repeat within the routing's deduplication window is only counted.
+    assert [(p["severity"], p["occurrences"]) for p in receiver.received] == [("critical", 1)]
 
 
 def test_fresh_market_data_raises_nothing(warehouse_url, db, dagster_instance, market_at):
@@ -99,3 +100,18 @@ def test_the_stall_alert_is_resolved_when_market_data_flows_again(warehouse_url,
 
     assert "stall alert resolved" in result.skip_message
     assert [row[3] for row in _stall_alerts(db)] == [True]
+
+
+def test_a_bad_routing_file_fails_the_sensor_at_start_in_one_line(warehouse_url, dagster_instance, tmp_path):
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("channels: {console: {type: log}}\nroutes: [{severities: [urgent], channels: [console]}]")
+    resources = {"warehouse": WarehouseResource(database_url=warehouse_url),
+                 "alerting": AlertingResource(routing_file=str(routing))}
+
+    with pytest.raises(dg.DagsterResourceFunctionError) as failed:
+        with dg.build_sensor_context(instance=dagster_instance, resources=resources) as context:
+            market_data_stall_sensor()(context)
+
+    assert isinstance(failed.value.__cause__, dg.Failure)
+    assert failed.value.__cause__.description == (f"alert routing: {routing}: routes[0].severities[0] = 'urgent': input "
+                                             "should be 'info', 'warning', 'error' or 'critical'")

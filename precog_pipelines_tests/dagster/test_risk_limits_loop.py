@@ -99,6 +99,10 @@ def test_each_limit_refuses_the_entry_with_a_row_an_alert_and_no_order(
     [alert] = alerts
     assert (alert["severity"], alert["occurrence_count"], alert["details"]["limit"]) == (
         "warning", len(refusals), limit)
+    # Told once to the shipped routing's warning channels (repeats within the window are counted).
+    assert _rows(url, "SELECT channel, state FROM alert_deliveries WHERE alert_id = %s ORDER BY channel",
+                 alert["id"]) == [{"channel": "alerts_file", "state": "delivered"},
+                                  {"channel": "log", "state": "delivered"}]
     metadata = result.asset_materializations_for_node("positions")[0].metadata
     assert f"risk limit: {limit}" in metadata["skipped"].value and limit in metadata["risk_refusals"].value
 

@@ -1,8 +1,9 @@
-"""Alerts deduplicate by fingerprint and reach a real HTTP webhook."""
+"""Alerts deduplicate by fingerprint and reach a real HTTP webhook through the shipped routing file."""
 
 from __future__ import annotations
 
 from precog_pipelines.lib import alerts
+from precog_pipelines.resources.trading import AlertingResource
 
 
 def test_repeats_of_one_problem_count_on_one_open_alert(db):
@@ -17,22 +18,35 @@ def test_repeats_of_one_problem_count_on_one_open_alert(db):
         "critical", "500 again")
 
 
-def test_webhook_receives_the_alert_and_delivery_is_recorded(db, webhook):
+def test_the_shipped_routing_posts_an_error_to_the_webhook_and_records_the_delivery(db, webhook):
     url, receiver = webhook
     alert = alerts.raise_alert(db, "error", "position_exit_job", "no fill after market order",
                                alerts.fingerprint("x"))
 
-    assert alerts.post_to_webhook(db, url, alert)
-    assert receiver.received == [{"severity": "error", "component": "position_exit_job",
+    deliveries = AlertingResource(webhook_url=url).notify(db, alert)
+
+    assert [(d.channel, d.state) for d in deliveries if d.channel == "webhook"] == [("webhook", "delivered")]
+    assert receiver.received == [{"alert_id": alert.id, "severity": "error", "component": "position_exit_job",
                                   "message": "no fill after market order", "fingerprint": alert.fingerprint,
-                                  "occurrences": 1}]
+                                  "occurrences": 1, "details": None}]
     assert db.execute("SELECT webhook_delivered_at IS NOT NULL FROM alerts").fetchone() == (True,)
 
 
-def test_failed_delivery_is_not_recorded_and_does_not_raise(db, webhook):
+def test_the_shipped_routing_sends_no_warning_to_the_webhook(db, webhook):
+    url, receiver = webhook
+    alert = alerts.raise_alert(db, "warning", "kalshi_markets", "slow", alerts.fingerprint("w"))
+
+    deliveries = AlertingResource(webhook_url=url).notify(db, alert)
+
+    assert "webhook" not in [d.channel for d in deliveries] and receiver.received == []
+
+
+def test_failed_delivery_is_recorded_as_failed_and_does_not_raise(db, webhook):
     url, receiver = webhook
     receiver.status = 503
     alert = alerts.raise_alert(db, "error", "c", "m", alerts.fingerprint("y"))
 
-    assert not alerts.post_to_webhook(db, url, alert)
+    deliveries = AlertingResource(webhook_url=url).notify(db, alert)
+
+    assert ("webhook", "failed", "HTTPError 503") in [(d.channel, d.state, d.error) for d in deliveries]
     assert db.execute("SELECT webhook_delivered_at FROM alerts").fetchone() == (None,)

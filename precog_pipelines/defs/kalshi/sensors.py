@@ -30,8 +30,8 @@ def defs() -> dg.Definitions:
 def watch_market_data(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
                       alerting: AlertingResource) -> dg.SkipReason:
     """Every minute: when no new market version was stored for PRECOG_MARKET_STALL_MINUTES while a
-    market is open, raise a critical alert (one open alert, counted on repeats) and post it to
-    the webhook; when data flows again, resolve it. Requests no run."""
+    market is open, raise a critical alert (one open alert, counted on repeats) and tell the
+    channels the alert routing names; when data flows again, resolve it. Requests no run."""
     with warehouse.connection() as conn:
         stall = market_data_stall(conn, datetime.now(timezone.utc), alerting.market_stall_minutes)
         if stall is None:
@@ -43,8 +43,7 @@ def watch_market_data(context: dg.SensorEvaluationContext, warehouse: WarehouseR
             {"last_version_at": stall.last_version_at.isoformat() if stall.last_version_at else None,
              "open_markets": stall.open_markets, "stall_minutes": stall.stall_minutes})
         conn.commit()
-        if alerting.webhook_url:
-            alerts.post_to_webhook(conn, alerting.webhook_url, alert)
-            conn.commit()
+        alerting.notify(conn, alert)
+        conn.commit()
     context.log.warning(stall.message)
     return dg.SkipReason(stall.message)

@@ -16,7 +16,7 @@ from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.risk import LIMIT_UNITS
 from precog_pipelines.lib.trading.strategy import load_strategy
 from precog_pipelines.lib.versions.store import positions_by_model
-from precog_pipelines.resources.trading import TradingResource, utc_now
+from precog_pipelines.resources.trading import AlertingResource, TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 OWNERS = ["team:precog"]
@@ -57,12 +57,13 @@ class PositionsConfig(dg.Config):
 @dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, deps=["edges"],
           automation_condition=UPSTREAM_CHECKED, pool="trading")
 def positions(context: dg.AssetExecutionContext, config: PositionsConfig, warehouse: WarehouseResource,
-              trading: TradingResource) -> dg.MaterializeResult:
+              trading: TradingResource, alerting: AlertingResource) -> dg.MaterializeResult:
     """Table `positions`, SCD Type 2 by position key: opens a position for each current edge of an
     active model version at or above the strategy's minimum edge, best first, one per game and
     within the strategy version's risk limits (daily realized loss, open exposure in total, per
     game and per series, contracts per order, orders per minute), checked before every entry
-    order: a refused entry is a `risk_refusals` row and a warning alert, and reaching the daily
+    order: a refused entry is a `risk_refusals` row and a warning alert (sent to the channels the
+    alert routing names once the run has traded), and reaching the daily
     loss limit halts trading until a person resumes. Records the entry trade (append-only) and
     the cash paid. Paper
     trading (the default) fills at the current executable price; live trading
@@ -87,6 +88,10 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
                                     trading.account, utc_now, max_order_errors=trading.halt_after_order_errors)
         except EntryOrderFailed as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        # The refusals' alerts are committed; their channels are told once trading is done.
+        for alert in report.alerts:
+            alerting.notify(conn, alert)
+            conn.commit()
         summary = strategy_summary(conn, strategy.id)
         by_model = positions_by_model(conn, strategy.id)
         state = trading_state(conn)

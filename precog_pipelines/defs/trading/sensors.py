@@ -1,15 +1,18 @@
 """Sensors that watch positions and markets, the automation of edges and positions, and the
-alarm on failed runs. Each sensor is built by a function from an :class:`Automation` (stopped in
+alarms on failed runs and failed sensor ticks. Each sensor is built by a function from an :class:`Automation` (stopped in
 production, running under `precog dev`), in this module's definitions function."""
 
 import json
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
+from precog_pipelines.core.sensor_ticks import sensor_failures
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
+from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.monitor import scan_open_positions
@@ -25,6 +28,13 @@ MARKET_VERSIONS_PER_TICK = 5_000
 # unreachable, a lock timed out) is requested again while it is still due, up to this many
 # runs in all; after that the failure alert (alert_on_run_failure) stands and a person decides.
 MAX_ATTEMPTS = 5
+# A tick is recorded when it starts and marked failed when it ends (within Dagster's 60-second
+# budget): each look goes back this far before the last one, skipping the ticks already counted.
+TICK_OVERLAP_SECONDS = 300
+# The first look (no cursor yet) goes back this far.
+FIRST_LOOK_BACK_SECONDS = 3600
+# Alerts handed to their channels per alert_delivery_sensor tick; a full batch resumes after it.
+ALERTS_PER_TICK = 200
 
 
 def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
@@ -61,6 +71,16 @@ def alert_on_run_failure(automation: Automation = PRODUCTION) -> dg.SensorDefini
         raise_run_failure_alert)
 
 
+def alert_on_sensor_failure(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="alert_on_sensor_failure", minimum_interval_seconds=60,
+                     default_status=automation.sensor_status)(raise_sensor_failure_alerts)
+
+
+def alert_delivery_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
+    return dg.sensor(name="alert_delivery_sensor", minimum_interval_seconds=30,
+                     default_status=automation.sensor_status)(deliver_raised_alerts)
+
+
 def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.AutomationConditionSensorDefinition:
     # One explicit sensor instead of Dagster's implicit default, so its status follows the
     # environment like every other sensor (DAGSTER_STANDARD.md, pitfall E4).
@@ -78,7 +98,8 @@ def trading_automation_sensor(automation: Automation = PRODUCTION) -> dg.Automat
 def defs() -> dg.Definitions:
     automation = Automation.from_environment()
     return dg.Definitions(sensors=[position_exit_sensor(automation), market_settlement_sensor(automation),
-                                   alert_on_run_failure(automation), trading_automation_sensor(automation)])
+                                   alert_on_run_failure(automation), alert_on_sensor_failure(automation),
+                                   alert_delivery_sensor(automation), trading_automation_sensor(automation)])
 
 
 def check_open_positions(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
@@ -178,13 +199,79 @@ def raise_run_failure_alert(
     context: dg.RunFailureSensorContext, warehouse: WarehouseResource, alerting: AlertingResource
 ) -> None:
     """Write an alerts row for every failed run (one open alert per job and error class, counted
-    on repeats) and post it to the configured webhook."""
+    on repeats) and tell the channels the alert routing names for an error."""
     job = context.dagster_run.job_name
     kind, message = _failure_summary(context)
     with warehouse.connection() as conn:
         alert = alerts.raise_alert(conn, "error", job, message, alerts.fingerprint(job, kind),
                                    {"run_id": context.dagster_run.run_id, "error_class": kind})
         conn.commit()
-        if alerting.webhook_url:
-            alerts.post_to_webhook(conn, alerting.webhook_url, alert)
+        alerting.notify(conn, alert)
+        conn.commit()
+
+
+def raise_sensor_failure_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                                alerting: AlertingResource) -> dg.SkipReason:
+    """Every minute: for each sensor whose ticks failed since the last look, raise an error alert
+    (one open alert per sensor, counted once per failed tick) and tell the channels the alert
+    routing names; once a sensor's latest tick is not a failure, resolve its alert. Dagster open
+    source has no hook on a sensor's failure, so this reads the instance's tick history
+    (core/sensor_ticks.py). Requests no run."""
+    now = time.time()
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    after = float(cursor["checked_at"]) - TICK_OVERLAP_SECONDS if cursor else now - FIRST_LOOK_BACK_SECONDS
+    seen = set(cursor.get("seen", []))
+    raised, resolved, recent = [], [], []
+    with warehouse.connection() as conn:
+        for sensor in sensor_failures(context.instance, after, exclude=frozenset({context.sensor_name})):
+            key = alerts.fingerprint(sensor.sensor, "sensor_failure")
+            alert = None
+            for tick in sensor.failed:
+                recent.append(tick.tick_id)
+                if tick.tick_id in seen:
+                    continue
+                alert = alerts.raise_alert(conn, "error", sensor.sensor, f"sensor {sensor.sensor} failed: "
+                                           f"{tick.error_class}: {tick.message}", key,
+                                           {"tick_id": tick.tick_id, "error_class": tick.error_class})
+            if alert is not None:
+                conn.commit()
+                alerting.notify(conn, alert)
+                conn.commit()
+                raised.append(sensor.sensor)
+            elif not sensor.latest_failed and alerts.resolve_alert(conn, key):
+                conn.commit()
+                resolved.append(sensor.sensor)
+    context.update_cursor(json.dumps({"checked_at": now, "seen": sorted(recent)}))
+    if raised or resolved:
+        return dg.SkipReason("; ".join(filter(None, [
+            f"failing: {', '.join(raised)}" if raised else "", f"recovered: {', '.join(resolved)}" if resolved else ""])))
+    return dg.SkipReason("no sensor failed")
+
+
+def deliver_raised_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                          alerting: AlertingResource) -> dg.SkipReason:
+    """Every 30 seconds: hand each alert raised or repeated since the last look to the channels
+    the alert routing names. Code that raises an alert in the middle of trading (a halt, a
+    circuit breaker) only writes its row, so no channel ever delays an order; this sensor tells
+    people. An occurrence already handled (by the raiser's own notify) is not sent twice, and
+    the deduplication window applies as everywhere. Requests no run."""
+    now = datetime.now(timezone.utc)
+    cursor = json.loads(context.cursor) if context.cursor else None
+    if cursor is None:
+        since = now - timedelta(seconds=FIRST_LOOK_BACK_SECONDS)
+    else:
+        # An alert's last_seen_at is its transaction's start: look back over ones committed late,
+        # except after a full batch, which must move on.
+        since = datetime.fromisoformat(cursor["after"]) - (
+            timedelta(0) if cursor.get("full") else timedelta(seconds=TICK_OVERLAP_SECONDS))
+    sent = 0
+    with warehouse.connection() as conn:
+        seen = alerts_seen_since(conn, since, ALERTS_PER_TICK)
+        conn.commit()
+        for alert, _ in seen:
+            sent += sum(d.state in ("delivered", "failed") for d in alerting.notify(conn, alert))
             conn.commit()
+    # Nothing seen: the next look starts from now (less the overlap), not from an hour ago again.
+    newest = max(at for _, at in seen) if seen else now
+    context.update_cursor(json.dumps({"after": newest.isoformat(), "full": len(seen) == ALERTS_PER_TICK}))
+    return dg.SkipReason(f"{len(seen)} alert(s) seen, {sent} delivery attempt(s)")

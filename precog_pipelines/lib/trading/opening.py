@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.rows import dict_row
 
+from precog_pipelines.lib.alerts import Alert
 from precog_pipelines.lib.trading import ledger, risk
 from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip_on_order_errors
 from precog_pipelines.lib.trading.fees import taker_fee
@@ -46,6 +47,9 @@ class OpeningReport:
     opened: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     refused: list[risk.Refusal] = field(default_factory=list)
+    # The warning alerts the refusals raised (committed): the caller tells the alert routing's
+    # channels once the run has traded, so that no channel delays an entry.
+    alerts: list[Alert] = field(default_factory=list)
     exposure_before: Decimal = ZERO
     exposure_after: Decimal = ZERO
     realized_loss_today: Decimal = ZERO
@@ -132,9 +136,10 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 series_exposure=series_exposure.get(edge["series_ticker"], ZERO),
                 orders_last_minute=orders_sent), quantity, cost)
             if refusal is not None:
-                risk.refuse_entry(conn, strategy, edge, refusal, quantity, trading_mode, now)
+                alert = risk.refuse_entry(conn, strategy, edge, refusal, quantity, trading_mode, now)
                 conn.commit()
                 report.refused.append(refusal)
+                report.alerts.append(alert)
                 report.skip(f"risk limit: {refusal.limit}")
                 if refusal.limit == "max_daily_loss":
                     break  # trading is halted: nothing else is proposed today

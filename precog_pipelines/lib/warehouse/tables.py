@@ -73,3 +73,6 @@ VERSION_ACTIVATIONS = AppendOnlyTable("version_activations")
 ENTRY_ORDERS = AppendOnlyTable("entry_orders")
 RISK_REFUSALS = AppendOnlyTable("risk_refusals")
 RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
+
+# Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
+ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
