@@ -22,7 +22,7 @@ FIRST_EVALUATION_TIMEOUT = 480
 RESUME_TIMEOUT = 300
 LATEST_POSITIONS_STATE = """
 { assetOrError(assetKey: {path: ["positions"]}) { ... on Asset {
-    assetMaterializations(limit: 1) { metadataEntries { label ... on TextMetadataEntry { text } } } } } }
+    assetMaterializations(limit: 1) { timestamp metadataEntries { label ... on TextMetadataEntry { text } } } } } }
 """
 
 
@@ -34,10 +34,13 @@ def _precog(home: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def _latest_trading_state(dev: DevProcess) -> str | None:
-    """``trading_state`` of the latest ``positions`` materialization, None before the first."""
+def _trading_state_since(dev: DevProcess, since: float) -> str | None:
+    """``trading_state`` of the latest ``positions`` materialization if it began after ``since``
+    (epoch seconds), else None (the automation may evaluate positions once before the halt)."""
     asset = dev.graphql(LATEST_POSITIONS_STATE)["assetOrError"]
     for materialization in asset.get("assetMaterializations") or []:
+        if float(materialization["timestamp"]) / 1000 <= since:
+            continue
         for entry in materialization["metadataEntries"]:
             if entry["label"] == "trading_state":
                 return entry["text"]
@@ -67,12 +70,17 @@ def test_halt_stops_entries_under_precog_dev_and_resume_restarts_them(tmp_path):
         halted = _precog(home, "trading", "halt", "--reason", "kill switch drill")
         assert halted.returncode == 0, halted.stderr
         assert "halted: kill switch drill" in halted.stdout
-
-        # The automation evaluates positions once edges exist; it must see the halt and send nothing.
-        state = _wait(lambda: _latest_trading_state(dev), FIRST_EVALUATION_TIMEOUT,
-                      "no positions evaluation", dev)
-        assert state.startswith("halted: kill switch drill"), state
         warehouse_url = resolve_server(home, "", keep_running=True).warehouse_url
+        assert _counts(warehouse_url)["entry_orders"] == 0, "an entry was sent before the halt"
+
+        # The automation evaluates positions when edges change (it may also have evaluated them once,
+        # with nothing to buy, before the halt): the evaluation after the first edges must see the
+        # halt and send nothing.
+        _wait(lambda: _counts(warehouse_url)["edges"] > 0, FIRST_EVALUATION_TIMEOUT, "no edges", dev)
+        edges_at = time.time()
+        state = _wait(lambda: _trading_state_since(dev, edges_at), FIRST_EVALUATION_TIMEOUT,
+                      "no positions evaluation after the first edges", dev)
+        assert state.startswith("halted: kill switch drill"), state
         counts = _counts(warehouse_url)
         assert counts["edges"] > 0, counts
         assert counts["positions"] == 0 and counts["entry_orders"] == 0, counts
