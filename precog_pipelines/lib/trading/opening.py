@@ -118,6 +118,11 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
         held_events = {row[0] for row in conn.execute(
             "SELECT DISTINCT t.event_ticker FROM positions p JOIN market_tickers t ON t.ticker = p.ticker "
             "WHERE p.strategy_id = %s AND p.row_current_ind AND p.status = 'open'", (strategy.id,))}
+        # An order is sent at most once: an edge whose order came back (filled or not) is not
+        # ordered again under the same client order id (the exchange would refuse it with 409).
+        answered = {row[0] for row in conn.execute(
+            "SELECT client_order_id FROM entry_attempts WHERE strategy_id = %s AND outcome <> 'error'",
+            (strategy.id,))}
         conn.commit()
         if halt_on_daily_loss and risk.daily_loss_reached(limits, loss):
             # The day's loss allowance is spent: halt every entry until a person resumes.
@@ -132,6 +137,10 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 report.skip("already holding this game")
                 continue
             price = edge["execution_price"]
+            client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
+            if client_order_id in answered:
+                report.skip("order already sent for this edge")
+                continue
             quantity = contracts_for_stake(strategy.stake_per_trade, price, edge["fee_per_contract"],
                                            edge["available_size"])
             if quantity < 1:
@@ -160,7 +169,6 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
             if state.halted:
                 report.skip(state.describe())
                 continue
-            client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
             # Logged and committed before it is sent: an order whose answer is lost still counts.
             risk.record_entry_order(conn, strategy.id, edge, quantity, client_order_id, trading_mode, now)
             conn.commit()
