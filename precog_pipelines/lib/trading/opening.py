@@ -17,9 +17,9 @@ from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip
 from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.kill_points import kill_point
-from precog_pipelines.lib.trading.order_recovery import Recovery, recover_entry_orders
 from precog_pipelines.lib.trading.market_data import fee_multiplier
 from precog_pipelines.lib.trading.money import ZERO, down_to_contracts
+from precog_pipelines.lib.trading.order_recovery import Recovery, recover_entry_orders
 from precog_pipelines.lib.trading.strategy import Strategy
 
 # The current edges worth acting on, best first, whose market version is still the current one
