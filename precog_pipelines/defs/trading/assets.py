@@ -12,6 +12,7 @@ from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.lib.trading.opening import EntryOrderFailed, open_positions
+from precog_pipelines.lib.trading.order_recovery import recover_entry_orders
 from precog_pipelines.lib.trading.performance import strategy_summary
 from precog_pipelines.lib.trading.risk import LIMIT_UNITS
 from precog_pipelines.lib.trading.strategy import load_strategy
@@ -76,8 +77,15 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         # The stale-data breaker first: entries must not price off a book that stopped moving.
         trip_on_stale_market_data(conn, utc_now(), trading.halt_stale_market_minutes, actor="positions")
         conn.commit()
-        executor.sync_balance(conn, trading.account, utc_now())
         strategy = load_strategy(conn, name=config.strategy)
+        conn.commit()
+        # Orders a crashed run sent but never booked are booked from the exchange first, and
+        # before the balance sync (which already counts what they cost).
+        recovered = recover_entry_orders(conn, strategy, executor, trading.trading_mode, trading.account, utc_now)
+        if recovered.count:
+            context.log.warning(f"booked {recovered.count} entry order(s) a crashed run left unconfirmed: "
+                                f"{len(recovered.filled)} filled, {len(recovered.not_filled)} not filled")
+        executor.sync_balance(conn, trading.account, utc_now())
         try:
             models = active_models(conn, LEAGUE)
         except EloModelNotFound as exc:

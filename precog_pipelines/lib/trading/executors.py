@@ -10,6 +10,7 @@ order id derived from what it is for, so a retried request never trades twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -22,6 +23,18 @@ from precog_pipelines.lib.trading.execution import ExitOrder, paper_sell_fill
 from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status
 from precog_pipelines.lib.trading.money import ONE, price
+
+
+@dataclass(frozen=True)
+class OrderLookup:
+    """What the exchange knows of one client order id: whether the order exists, and its fill
+    (None when it filled nothing)."""
+
+    found: bool
+    fill: ledger.Fill | None = None
+
+
+NOT_FOUND = OrderLookup(False)
 
 
 class OrderExecutor(Protocol):
@@ -43,6 +56,10 @@ class OrderExecutor(Protocol):
     def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
              client_order_id: str) -> ledger.Fill | None:
         """Execute immediately or cancel; None when nothing filled."""
+
+    def find_order(self, conn: psycopg.Connection, ticker: str, outcome_side: str,
+                   client_order_id: str) -> OrderLookup:
+        """What happened to the order sent with ``client_order_id`` (never sends one)."""
 
 
 class PaperExecutor:
@@ -77,6 +94,12 @@ class PaperExecutor:
         return ledger.Fill(price, position["quantity"], fee, client_order_id, None, self._clock(),
                            order_type=order.order_type)
 
+    def find_order(self, conn: psycopg.Connection, ticker: str, outcome_side: str,
+                   client_order_id: str) -> OrderLookup:
+        """A paper order exists only in the process that simulated it: one whose outcome was never
+        stored traded nothing (the ledger is the paper account's whole truth)."""
+        return NOT_FOUND
+
 
 # A "market" sell on the YES book is an IOC limit that crosses any bid.
 WORST_PRICE = Decimal("0.01")
@@ -107,6 +130,25 @@ class KalshiExecutor:
         fill_price = price(average_yes if outcome_side == "yes" else ONE - average_yes)
         fee = ((response.average_fee_paid or Decimal(0)) * response.fill_count).quantize(Decimal("0.0001"))
         return ledger.Fill(fill_price, response.fill_count, fee, client_order_id, response.order_id, self._clock())
+
+    def find_order(self, conn: psycopg.Connection, ticker: str, outcome_side: str,
+                   client_order_id: str) -> OrderLookup:
+        """The exchange's order with this client order id (signed GET /portfolio/orders for the
+        ticker; Kalshi has no lookup by client id), and what it filled: its fill cost and fees
+        are the exchange's totals; the average YES price becomes the held side's price."""
+        for order in self._client.iter_orders(ticker=ticker):
+            if order.client_order_id != client_order_id:
+                continue
+            if order.fill_count <= 0:
+                return OrderLookup(True)
+            # The same reading as the create response's average_fill_price (YES-book dollars),
+            # as KalshiClient reads an order met again after a 409.
+            average_yes = (order.taker_fill_cost + order.maker_fill_cost) / order.fill_count
+            fill_price = price(average_yes if outcome_side == "yes" else ONE - average_yes)
+            fee = (order.taker_fees + order.maker_fees).quantize(Decimal("0.0001"))
+            return OrderLookup(True, ledger.Fill(fill_price, order.fill_count, fee, client_order_id, order.order_id,
+                                                 order.last_update_time or self._clock()))
+        return NOT_FOUND
 
     def sync_balance(self, conn: psycopg.Connection, account: str, now: datetime) -> None:
         """Live cash comes from the exchange (a signed GET /portfolio/balance)."""

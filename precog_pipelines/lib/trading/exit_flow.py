@@ -21,6 +21,8 @@ from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip
 from precog_pipelines.lib.trading.execution import exit_order
 from precog_pipelines.lib.trading.executors import OrderExecutor
 from precog_pipelines.lib.trading.halts import trading_state
+from precog_pipelines.lib.trading.kill_points import kill_point
+from precog_pipelines.lib.trading.order_recovery import record_exit_order, recover_exit_orders
 
 
 class ExitNotFilled(RuntimeError):
@@ -62,11 +64,20 @@ def exit_position(
 
     Before every attempt the kill switch is read: a halt that blocks exits stops the exit with
     :class:`ExitsHalted` (any other halt lets it go on). A failed order request is recorded,
-    counted by the order-error breaker (``max_order_errors`` in a row halt trading), and raised."""
+    counted by the order-error breaker (``max_order_errors`` in a row halt trading), and raised.
+
+    An order is sent at most once: each is recorded in ``exit_orders`` (committed) before it is
+    sent, and before anything is sent the position's orders a crash left without an outcome are
+    looked up on the exchange and booked (lib/trading/order_recovery.py); a recovered fill is
+    the exit."""
     lock = _session_lock_key(position_key)
     conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
     conn.commit()
     try:
+        recovered = recover_exit_orders(conn, position_key, executor, account, clock)
+        if recovered.fill is not None:
+            return ExitOutcome(position_key, "exited", recovered.attempt_number, recovered.fill.price,
+                               recovered.realized_pnl)
         for attempt in range(1, limit_attempts + 2):
             position = ledger.lock_open_position(conn, position_key)
             if position is None:
@@ -82,20 +93,39 @@ def exit_position(
                 return ExitOutcome(position_key, "market_closed", attempt - 1)
             bid, _ = executor.best_bid(conn, position)
             order = exit_order(attempt, bid, limit_attempts)
-            client_order_id = f"exit-{position_key}-{attempt}-{run_id or 'manual'}"[:100]
+            # Numbered by the position's exit orders so far: a rerun (or a manual exit) never
+            # reuses an id an earlier, perhaps crashed, run sent.
+            sent_before = conn.execute("SELECT count(*) FROM exit_orders WHERE position_key = %s",
+                                       (position_key,)).fetchone()[0]
+            client_order_id = f"exit-{position_key}-{sent_before + 1}-{run_id or 'manual'}"[:100]
+            # Recorded and committed before it is sent; the commit ends the transaction holding
+            # the position's lock, so it is taken again (the session lock keeps other exits out;
+            # a settlement may have closed the position in between: then nothing is sent, and the
+            # next exit's recovery finds the order unknown to the exchange).
+            record_exit_order(conn, position, rule, order.order_type, order.limit_price, client_order_id, run_id,
+                              clock())
+            conn.commit()
+            position = ledger.lock_open_position(conn, position_key)
+            if position is None:
+                conn.rollback()
+                return ExitOutcome(position_key, "already_closed", attempt - 1)
+            kill_point("exit_before_send")
             try:
                 fill = executor.sell(conn, position, order, client_order_id)
                 error = None
             except Exception as exc:  # recorded, then re-raised: the attempt happened
                 fill, error = None, f"{type(exc).__name__}: {exc}"
+            kill_point("exit_after_send")
             outcome = "filled" if fill else ("error" if error else "not_filled")
             number = ledger.record_exit_attempt(conn, position, rule, order.order_type, order.limit_price,
-                                                outcome, fill, error, run_id)
+                                                outcome, fill, error, run_id, client_order_id=client_order_id)
             if fill is not None:
                 realized = ledger.close_position_on_exit(conn, position, rule, fill, number, account, clock())
                 conn.commit()
+                kill_point("exit_after_store")
                 return ExitOutcome(position_key, "exited", number, fill.price, realized)
             conn.commit()
+            kill_point("exit_after_store")
             if error is not None:
                 halted = trip_on_order_errors(conn, max_order_errors, actor="position_exit_job")
                 conn.commit()

@@ -141,8 +141,10 @@ def record_entry_attempt(conn: psycopg.Connection, strategy_id: int, edge: dict[
 
 def record_exit_attempt(conn: psycopg.Connection, position: dict[str, Any], rule: str, order_type: str,
                         limit_price: Decimal | None, outcome: str, fill: Fill | None, error: str | None,
-                        run_id: str | None) -> int:
-    """Append the next attempt for this position; returns its attempt number."""
+                        run_id: str | None, *, client_order_id: str | None = None) -> int:
+    """Append the next attempt for this position; returns its attempt number. ``client_order_id``
+    is the order's (recorded even when nothing filled: it is how the attempt answers its
+    ``exit_orders`` row); without it, the fill's."""
     attempt = conn.execute(
         "SELECT coalesce(max(attempt_number), 0) + 1 FROM exit_attempts WHERE position_key = %s",
         (position["position_key"],),
@@ -153,7 +155,7 @@ def record_exit_attempt(conn: psycopg.Connection, position: dict[str, Any], rule
         "dagster_run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (position["position_key"], position["id"], rule, attempt, order_type, limit_price, outcome,
          fill.quantity if fill else Decimal("0"), fill.price if fill else None,
-         fill.client_order_id if fill else None, fill.external_order_id if fill else None,
+         client_order_id or (fill.client_order_id if fill else None), fill.external_order_id if fill else None,
          error[:1000] if error else None, run_id),
     )
     return attempt

@@ -16,8 +16,10 @@ from precog_pipelines.lib.trading import ledger, risk
 from precog_pipelines.lib.trading.breakers import DEFAULT_MAX_ORDER_ERRORS, trip_on_order_errors
 from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.halts import trading_state
+from precog_pipelines.lib.trading.kill_points import kill_point
 from precog_pipelines.lib.trading.market_data import fee_multiplier
 from precog_pipelines.lib.trading.money import ZERO, down_to_contracts
+from precog_pipelines.lib.trading.order_recovery import Recovery, recover_entry_orders
 from precog_pipelines.lib.trading.strategy import Strategy
 
 # The current edges worth acting on, best first, whose market version is still the current one
@@ -53,6 +55,8 @@ class OpeningReport:
     exposure_before: Decimal = ZERO
     exposure_after: Decimal = ZERO
     realized_loss_today: Decimal = ZERO
+    # Entry orders an earlier, crashed run left without an outcome, booked from the exchange.
+    recovered: Recovery = field(default_factory=Recovery)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -87,12 +91,17 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
     (``max_order_errors`` failures in a row) and stops the run with :class:`EntryOrderFailed`.
 
     ``halt_on_daily_loss=False`` (backtests) still refuses entries once the day's loss limit is
-    reached but records no halt: no person resumes a replay the next day."""
+    reached but records no halt: no person resumes a replay the next day.
+
+    An order is sent at most once: before anything else (halted or not: booking is not
+    trading), the strategy's entry orders a crash left without an outcome are looked up on the
+    exchange by client order id and booked (lib/trading/order_recovery.py)."""
     conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"precog.open.{strategy.id}",))
     conn.commit()
     report = OpeningReport()
     limits = strategy.limits
     try:
+        report.recovered = recover_entry_orders(conn, strategy, executor, trading_mode, account, clock)
         state = trading_state(conn)
         conn.commit()
         if not state.entries_allowed:
@@ -109,6 +118,11 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
         held_events = {row[0] for row in conn.execute(
             "SELECT DISTINCT t.event_ticker FROM positions p JOIN market_tickers t ON t.ticker = p.ticker "
             "WHERE p.strategy_id = %s AND p.row_current_ind AND p.status = 'open'", (strategy.id,))}
+        # An order is sent at most once: an edge whose order came back (filled or not) is not
+        # ordered again under the same client order id (the exchange would refuse it with 409).
+        answered = {row[0] for row in conn.execute(
+            "SELECT client_order_id FROM entry_attempts WHERE strategy_id = %s AND outcome <> 'error'",
+            (strategy.id,))}
         conn.commit()
         if halt_on_daily_loss and risk.daily_loss_reached(limits, loss):
             # The day's loss allowance is spent: halt every entry until a person resumes.
@@ -123,6 +137,10 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 report.skip("already holding this game")
                 continue
             price = edge["execution_price"]
+            client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
+            if client_order_id in answered:
+                report.skip("order already sent for this edge")
+                continue
             quantity = contracts_for_stake(strategy.stake_per_trade, price, edge["fee_per_contract"],
                                            edge["available_size"])
             if quantity < 1:
@@ -151,14 +169,15 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
             if state.halted:
                 report.skip(state.describe())
                 continue
-            client_order_id = f"entry-{strategy.name}-{strategy.version}-edge{edge['id']}"
             # Logged and committed before it is sent: an order whose answer is lost still counts.
             risk.record_entry_order(conn, strategy.id, edge, quantity, client_order_id, trading_mode, now)
             conn.commit()
+            kill_point("entry_before_send")
             orders_sent += 1
             try:
                 fill = executor.buy(conn, edge, quantity, client_order_id)
             except Exception as exc:  # recorded and counted, then the run stops: the attempt happened
+                kill_point("entry_after_send")
                 conn.rollback()
                 error = f"{type(exc).__name__}: {exc}"
                 ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode,
@@ -168,16 +187,19 @@ def open_positions(conn: psycopg.Connection, strategy: Strategy, model_ids: Sequ
                 conn.commit()
                 raise EntryOrderFailed(f"entry order {client_order_id} failed: {error}"
                                        + (f"; trading is now {state.describe()}" if state.halted else "")) from exc
+            kill_point("entry_after_send")
             if fill is None:
                 conn.rollback()
                 ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode,
                                             "not_filled")
                 conn.commit()
+                kill_point("entry_after_store")
                 report.skip("order did not fill")
                 continue
             ledger.record_entry_attempt(conn, strategy.id, edge, quantity, client_order_id, trading_mode, "filled")
             key = ledger.open_position(conn, strategy, edge, fill, trading_mode, account, clock())
             conn.commit()
+            kill_point("entry_after_store")
             if key is None:
                 report.skip("already opened from this edge")
                 continue

@@ -74,5 +74,8 @@ ENTRY_ORDERS = AppendOnlyTable("entry_orders")
 RISK_REFUSALS = AppendOnlyTable("risk_refusals")
 RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
 
+# Every exit order, recorded before it is sent (lib/trading/order_recovery.py).
+EXIT_ORDERS = AppendOnlyTable("exit_orders")
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
