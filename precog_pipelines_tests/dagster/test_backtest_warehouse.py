@@ -28,7 +28,8 @@ from precog_pipelines_tests.support.evaluation import materialization_metadata, 
 
 pytestmark = pytest.mark.slow
 CENT = Decimal("0.01")
-LEDGER = ("edges", "positions", "trades", "exit_attempts", "position_exits", "settlements", "account_balance")
+LEDGER = ("edges", "positions", "trades", "entry_orders", "entry_attempts", "exit_orders", "exit_attempts", "position_exits",
+          "settlements", "account_balance", "risk_refusals", "trading_halts")
 
 
 def _observe(resources: dict, url: str, at: datetime) -> None:

@@ -4,7 +4,7 @@ The live trading code names its tables without a schema. PostgreSQL looks a name
 session's temporary schema before any other, so this session gets:
 
 - empty temporary copies of the ledger (``edges``, ``positions``, ``trades``, ``entry_attempts``,
-  ``exit_attempts``, ``position_exits``, ``settlements``, ``account_balance``, with their constraints,
+  ``exit_orders``, ``exit_attempts``, ``position_exits``, ``settlements``, ``account_balance``, with their constraints,
   indexes and guard triggers), of the risk limits' logs (``entry_orders``, ``risk_refusals``), the kill
   switch (``trading_halts``: a live halt does not stop a backtest, a backtest never halts live
   trading or trips its breakers) and ``alerts``: the live code writes there, and they vanish with the session;
@@ -33,7 +33,7 @@ SCD2_LEDGER = ("edges", "positions", "account_balance")
 # With the order logs, the risk limits' refusals and the kill switch's events: a backtest's orders,
 # refusals and any halt stay in the session (a replayed loss or order error must never halt live
 # trading, and the live kill switch must not stop a replay of the past).
-APPEND_ONLY_LEDGER = ("trades", "entry_attempts", "exit_attempts", "position_exits", "settlements",
+APPEND_ONLY_LEDGER = ("trades", "entry_attempts", "exit_orders", "exit_attempts", "position_exits", "settlements",
                       "entry_orders", "risk_refusals", "trading_halts")
 # Written by the trading code but neither SCD2 nor append-only: the alerts a refusal raises.
 PLAIN_SHADOWS = ("alerts",)
