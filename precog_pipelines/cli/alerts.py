@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-
 import click
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.model import warehouse_connection
+from precog_pipelines.cli.params import operating_system_user
 from precog_pipelines.lib import alerts as alert_store
 
 
@@ -52,7 +51,7 @@ def ack(alert_id: int, database_url: str | None) -> None:
     """Acknowledge open alert ALERT_ID: someone is on it; repeats are counted but not sent again."""
     with warehouse_connection(database_url) as conn:
         try:
-            outcome = alert_store.acknowledge_alert(conn, alert_id, getpass.getuser())
+            outcome = alert_store.acknowledge_alert(conn, alert_id, operating_system_user())
         except alert_store.AlertNotFound as exc:
             raise click.ClickException(str(exc)) from None
         conn.commit()

@@ -4,6 +4,7 @@ naming it, before anything starts."""
 
 from __future__ import annotations
 
+import getpass
 import math
 import os
 import socket
@@ -87,3 +88,11 @@ def database_url(_ctx: click.Context, _param: click.Parameter, value: str | None
     if value and (problem := setting_problem("PRECOG_DATABASE_URL", value)):
         raise click.BadParameter(problem)
     return value
+
+
+def operating_system_user() -> str:
+    """Who runs the command, as recorded with halts, activations and acknowledgements."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container's anonymous uid)
+        return "unknown"

@@ -7,22 +7,14 @@ positions asset or an exit job would send. The actor recorded is the operating-s
 
 from __future__ import annotations
 
-import getpass
-
 import click
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
 from precog_pipelines.cli.model import warehouse_connection
+from precog_pipelines.cli.params import operating_system_user
 from precog_pipelines.lib.trading.breakers import consecutive_order_errors
 from precog_pipelines.lib.trading.halts import TradingState, halt_trading, resume_trading, trading_state
-
-
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container's anonymous uid)
-        return "unknown"
 
 
 def _state_line(state: TradingState) -> str:
@@ -50,7 +42,7 @@ def halt(reason: str, block_exits: bool, database_url: str | None) -> None:
         raise click.BadParameter("a halt needs a reason", param_hint="--reason")
     with warehouse_connection(database_url) as conn:
         before = trading_state(conn)
-        state = halt_trading(conn, reason, "manual", _actor(), blocks_exits=block_exits)
+        state = halt_trading(conn, reason, "manual", operating_system_user(), blocks_exits=block_exits)
         conn.commit()
     if before.halted:
         click.echo(f"was already {before.describe()}; recorded a new halt")
@@ -65,7 +57,7 @@ def resume(reason: str, database_url: str | None) -> None:
     """Resume trading after a halt (manual or by a circuit breaker)."""
     with warehouse_connection(database_url) as conn:
         before = trading_state(conn)
-        state = resume_trading(conn, _actor(), reason)
+        state = resume_trading(conn, operating_system_user(), reason)
         conn.commit()
     if not before.halted:
         click.echo("was not halted; nothing recorded")

@@ -5,7 +5,6 @@ deactivation need --reason and are recorded with who and when (``version_activat
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -16,6 +15,7 @@ import psycopg
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.params import operating_system_user
 from precog_pipelines.lib.elo.config import EloConfigError
 from precog_pipelines.lib.trading.strategy import StrategyConfigError
 from precog_pipelines.lib.versions import store
@@ -25,15 +25,8 @@ VERSION_ERRORS = (VersionFileError, store.VersionError, StrategyConfigError, Elo
 Connection = Callable[[str | None], AbstractContextManager[psycopg.Connection]]
 
 
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the password database
-        return "unknown"
-
-
 def _actor_option(func: Callable) -> Callable:
-    return click.option("--actor", default=_default_actor, show_default="the operating-system user",
+    return click.option("--actor", default=operating_system_user, show_default="the operating-system user",
                         help="Who is making the change (recorded).")(func)
 
 

@@ -140,12 +140,15 @@ def _series_tickers(value: str) -> str | None:
     return f"holds {short_repr(bad[0], 60)}, not a Kalshi series ticker ({TICKER_FORMAT})" if bad else None
 
 
-def _positive_minutes(value: str) -> str | None:
-    return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else "is not a whole number of minutes from 1 to 999999"
+def _whole_number(of: str = "") -> Callable[[str], str | None]:
+    """A check for a whole number from 1 to 999999 (``of`` names its unit in the error)."""
+    def check(value: str) -> str | None:
+        return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else f"is not a whole number{of} from 1 to 999999"
+    return check
 
 
-def _positive_count(value: str) -> str | None:
-    return None if re.fullmatch(r"[1-9][0-9]{0,5}", value) else "is not a whole number from 1 to 999999"
+_positive_minutes = _whole_number(" of minutes")
+_positive_count = _whole_number()
 
 
 def _folder(value: str) -> str | None:
