@@ -262,6 +262,17 @@ def private_dagster_instance(postgres_server_url: str, tmp_path: Path) -> Iterat
         yield instance
 
 
+def paper_resources(warehouse_url: str) -> dict:
+    """The trading resources on a test warehouse with no exchange behind them: paper trading,
+    default alerting (jobs and sensors that book from the warehouse alone)."""
+    from precog_pipelines.resources.sources import KalshiResource
+    from precog_pipelines.resources.trading import AlertingResource, TradingResource
+
+    kalshi = KalshiResource()
+    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(kalshi=kalshi),
+            "alerting": AlertingResource(), "kalshi": kalshi}
+
+
 def sandbox_resources(warehouse_url: str, sandbox: SandboxServer, key: KalshiTestKey, *,
                       kalshi_options: Mapping[str, object] | None = None, **trading: str) -> dict:
     """Every resource the assets, jobs and sensors need, on a test warehouse and the sandbox, with

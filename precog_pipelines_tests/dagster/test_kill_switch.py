@@ -22,11 +22,8 @@ from precog_pipelines.defs.trading.jobs import position_exit_job
 from precog_pipelines.defs.trading.sensors import position_exit_sensor
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
-from precog_pipelines.resources.sources import KalshiResource
-from precog_pipelines.resources.trading import AlertingResource, TradingResource
-from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
-from precog_pipelines_tests.conftest import sandbox_resources
+from precog_pipelines_tests.conftest import paper_resources, sandbox_resources
 from precog_pipelines_tests.support import factories as f
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
@@ -89,9 +86,7 @@ def _now() -> datetime:
 
 @pytest.fixture
 def resources(warehouse_url):
-    kalshi = KalshiResource()
-    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(kalshi=kalshi),
-            "alerting": AlertingResource(), "kalshi": kalshi}
+    return paper_resources(warehouse_url)
 
 
 def test_a_halt_blocking_exits_holds_exit_requests_and_the_exit_runs(warehouse_url, resources,

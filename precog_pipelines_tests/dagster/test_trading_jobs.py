@@ -17,9 +17,9 @@ from precog_pipelines.defs.trading.sensors import (
 )
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
-from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
+from precog_pipelines_tests.conftest import paper_resources
 from precog_pipelines_tests.support import factories as f
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
@@ -32,9 +32,7 @@ def now() -> datetime:
 
 @pytest.fixture
 def resources(warehouse_url):
-    kalshi = KalshiResource()
-    return {"warehouse": WarehouseResource(database_url=warehouse_url), "trading": TradingResource(kalshi=kalshi),
-            "alerting": AlertingResource(), "kalshi": kalshi}
+    return paper_resources(warehouse_url)
 
 
 @pytest.fixture
