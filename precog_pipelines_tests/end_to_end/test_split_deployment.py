@@ -166,8 +166,11 @@ def test_a_run_launched_through_the_webserver_is_queued_by_the_daemon_and_writes
         dagster_db = stack.enter_context(scratch_database(postgres_server_url, "precog_test_split_dagster"))
         instance = {"DAGSTER_HOME": str(dagster_home), "DAGSTER_PG_URL": dagster_db.url}
 
+        # The compose file's migrate service; DAGSTER_PG_URL only keeps it from creating
+        # precog_dagster on the shared test server.
         upgrade = subprocess.run([str(BIN / "precog"), "db", "upgrade"], capture_output=True, text=True, timeout=300,
                                  env=_base_environment() | {"PRECOG_DATABASE_URL": warehouse.url,
+                                                            "DAGSTER_PG_URL": dagster_db.url,
                                                             "PRECOG_HOME": str(tmp_path / "precog_home")})
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
 

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from precog_pipelines.lib.settings import SETTINGS, SETTINGS_BY_NAME, repository_root
+from precog_pipelines.lib.warehouse.server import DAGSTER_DATABASE
 from precog_pipelines_tests.support.deploy_files import (
     COMPOSE,
     DOCKERFILE,
@@ -187,11 +188,22 @@ def test_dagster_home_is_the_same_folder_in_the_image_compose_and_helm():
 def test_dagster_storage_and_the_warehouse_are_two_databases_of_the_compose_postgres():
     dagster_url = _environment("webserver")["DAGSTER_PG_URL"]
     warehouse_url = _environment("code-server")["PRECOG_DATABASE_URL"]
-    assert dagster_url.rsplit("/", 1) != warehouse_url.rsplit("/", 1)
     assert "@postgres:5432/" in dagster_url and "@postgres:5432/" in warehouse_url
     assert warehouse_url.rsplit("/", 1)[1] == _services()["postgres"]["environment"]["POSTGRES_DB"]
-    created = (COMPOSE.parent / "postgres-init").glob("*.sql")
-    assert any(f"CREATE DATABASE {dagster_url.rsplit('/', 1)[1]};" in path.read_text() for path in created)
+    # `precog db upgrade` (the migrate service, without DAGSTER_PG_URL) creates Dagster's database
+    # beside the warehouse under this name.
+    assert dagster_url.rsplit("/", 1)[1] == DAGSTER_DATABASE != warehouse_url.rsplit("/", 1)[1]
+    assert _environment("migrate")["PRECOG_DATABASE_URL"] == warehouse_url
+
+
+def test_runs_and_the_webserver_share_dagsters_local_storage():
+    """Compute logs are written where a run executes (the code server) and read by the webserver."""
+    storage = f"{Dockerfile.read().env()['DAGSTER_HOME']}/storage"
+    for name in ("code-server", "webserver", "daemon"):
+        mounts = {target: source for source, target, *_ in (v.split(":") for v in _services()[name]["volumes"])}
+        assert mounts.get(storage) == "dagster-storage", name
+    assert "dagster-storage" in compose()["volumes"]
+    assert "mkdir -p ${DAGSTER_HOME}/storage" in " ".join(Dockerfile.read().all("RUN"))
 
 
 def test_the_kalshi_key_is_a_secret_file_in_compose_and_helm():
