@@ -117,6 +117,20 @@ def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
     return payload["data"]
 
 
+def _wait_until_healthy(code_server: subprocess.Popen, port: int, logs: Path) -> None:
+    """The compose file's health check of the code server, until it passes."""
+    check = deploy_files.compose()["services"]["code-server"]["healthcheck"]["test"]
+    assert check[0] == "CMD", check
+    command = [str(BIN / check[1]), *with_option(check[2:], str(port), "-p", "--port")]
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert code_server.poll() is None, f"the code server exited:\n{_logs(logs)}"
+        if subprocess.run(command, capture_output=True, timeout=60).returncode == 0:
+            return
+        time.sleep(1)
+    raise AssertionError(f"the code server was not healthy within {STARTUP_SECONDS} s:\n{_logs(logs)}")
+
+
 def _wait_for_location(url: str, processes: list[subprocess.Popen], logs: Path) -> None:
     """Until the webserver serves the code location it reached over gRPC."""
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -185,6 +199,8 @@ def test_a_run_launched_through_the_webserver_is_queued_by_the_daemon_and_writes
         code_server = stack.enter_context(_service(
             "code-server", code_server_command, _base_environment() | instance | code_location, logs))
 
+        # As compose starts them: once the code server's health check passes.
+        _wait_until_healthy(code_server, grpc_port, logs)
         webserver = stack.enter_context(_service(
             "webserver", [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(ui_port),
                           "-w", str(workspace_path)], _base_environment() | instance, logs))
