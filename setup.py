@@ -59,6 +59,9 @@ setup(
         "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file
     ],
     extras_require={
+        # The container image installs it (deploy/Dockerfile): run pods under the Helm chart load an
+        # instance whose run launcher is dagster_k8s.K8sRunLauncher.
+        "k8s": ["dagster-k8s>=0.29.27,<0.30"],
         "dev": [
             "pytest>=8.3,<10",
             "pytest-timeout>=2.3,<3",
