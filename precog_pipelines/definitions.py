@@ -1,10 +1,15 @@
 """The code location: everything under defs/ is discovered and loaded."""
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
 from precog_pipelines.lib.settings import validate_settings
+
+# Dagster 1.13 copies a sensor when it binds its job's resources and passes the copy `owners=[]`,
+# which trips its own beta warning for sensors that set no owners at all: nothing to act on.
+warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition.__init__`")
 
 
 @dg.definitions

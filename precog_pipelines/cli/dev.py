@@ -29,7 +29,7 @@ from precog_pipelines.cli.params import FIXED_PORT, HOST, SPEED
 from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.kalshi.settings import kalshi_settings_from_env
 from precog_pipelines.lib.resilient_http import RetryPolicy
-from precog_pipelines.lib.settings import precog_home, repository_root
+from precog_pipelines.lib.settings import precog_home, repository_root, with_absolute_paths
 from precog_pipelines.lib.warehouse import migrations
 from precog_pipelines.lib.warehouse.readiness import require_migrated
 from precog_pipelines.lib.warehouse.server import connect, resolve_server
@@ -75,7 +75,7 @@ def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int
         if data == "sandbox":
             sandbox, sources = _start_sandbox(home, sandbox_lead)
         settings = stack_environment(server, prepare_dagster_home(home), environ=os.environ | sources)
-        environment = os.environ | settings | {"PRECOG_DEV_AUTOMATION": "1"}
+        environment = with_absolute_paths(os.environ | settings | {"PRECOG_DEV_AUTOMATION": "1"})
         # dg starts `dagster` from PATH; make it the one installed beside us.
         environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
         if sys.prefix != sys.base_prefix:
@@ -154,9 +154,16 @@ def _backfill_ratings(ui_url: str) -> None:
 
 def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded: bool,
                  on_ready: Callable[[str], None] | None = None) -> None:
-    command = [_dg_executable(), "dev", "--target-path", str(repository_root()), "-h", host, "-p", str(port)]
+    # `dg dev` on the repository's workspace.yaml, started in Dagster's home: from the checkout
+    # (where `dg dev` without a workspace runs) Dagster warns that the checkout's dagster.yaml is
+    # not the instance's (prepare_dagster_home copies it), which no user can act on;
+    # with_absolute_paths keeps relative settings meaning what they meant where precog started.
+    # Dagster's INFO lines (every sensor and schedule tick) would bury what matters: warnings
+    # and errors still reach the terminal, and every run's whole log is in the UI.
+    command = [_dg_executable(), "dev", "-w", str(repository_root() / "workspace.yaml"), "-h", host,
+               "-p", str(port), "--log-level", "warning"]
     # Own session: the terminal's Ctrl-C reaches only us, and we shut Dagster down in order.
-    process = subprocess.Popen(command, env=environment, cwd=repository_root(), start_new_session=True)
+    process = subprocess.Popen(command, env=environment, cwd=environment["DAGSTER_HOME"], start_new_session=True)
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -1,8 +1,9 @@
-"""Metadata helpers for the UI: Markdown tables of rows."""
+"""Metadata helpers for the UI: Markdown tables of rows, amounts Dagster can plot."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
@@ -20,3 +21,9 @@ def markdown_table(rows: Sequence[dict[str, Any]], limit: int = 10) -> dg.Metada
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")[:80]
+
+
+def plotted_amount(amount: Decimal) -> dg.MetadataValue:
+    """A dollar amount as a number Dagster plots over time (its metadata has only int and
+    float); display only: the warehouse keeps the exact Decimal."""
+    return dg.MetadataValue.float(float(amount))

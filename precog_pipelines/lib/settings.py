@@ -44,6 +44,7 @@ class Setting:
     shown_default: str | None = None
     choices: tuple[str, ...] = ()
     check: Callable[[str], str | None] | None = None  # returns why the value is wrong, or None
+    path: bool = False  # a file or folder: relative to the directory the command was started in
 
     def value(self, environ: Mapping[str, str] | None = None) -> str:
         """The variable's value, or the default when unset or empty."""
@@ -162,18 +163,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Unset, `precog` starts an embedded PostgreSQL (the `pgserver` wheel) under `$PRECOG_HOME/pgdata` and "
             "reuses it on the next start.", shown_default="unset: embedded server", check=_database_url),
     Setting("PRECOG_HOME", DEFAULT_HOME, "Embedded database, Dagster's instance home (`dagster_home/`) and logs.",
-            shown_default="`.precog/` in the current directory", check=_user_path),
+            shown_default="`.precog/` in the current directory", check=_user_path, path=True),
     Setting("DAGSTER_PG_URL", "", "Dagster's own run, event-log and schedule storage (read by `dagster.yaml`). "
             "`precog dev` puts it in a `precog_dagster` database beside the warehouse.",
             shown_default="set by `precog dev`", check=_database_url),
     Setting("DAGSTER_HOME", "", "Folder holding `dagster.yaml`; `precog dev` uses `$PRECOG_HOME/dagster_home`.",
-            shown_default="set by `precog dev`", check=_user_path),
+            shown_default="set by `precog dev`", check=_user_path, path=True),
     Setting("PRECOG_TEST_DATABASE_URL", "", "Server the tests create their throw-away databases on.",
             shown_default="unset: embedded server", check=_database_url),
     Setting("PRECOG_BENCH_DATABASE_URL", "", "Server the `bench/` scripts create their throw-away databases on.",
             shown_default="unset: `PRECOG_DATABASE_URL`'s server, else embedded", check=_database_url),
     Setting("PRECOG_SQL_DIR", "", "Where `precog db` finds the migrations.",
-            shown_default="`sql/` of the checkout, else the copy inside the installed package", check=_folder),
+            shown_default="`sql/` of the checkout, else the copy inside the installed package", check=_folder, path=True),
     Setting("KALSHI_ENV", "demo", "Kalshi environment: `demo` (external-api.demo.kalshi.co) or `prod` "
             "(external-api.kalshi.com). API keys belong to one environment.", code_location=True,
             choices=("demo", "prod")),
@@ -185,7 +186,7 @@ SETTINGS: tuple[Setting, ...] = (
             check=_key_id),
     Setting("KALSHI_PRIVATE_KEY_PATH", "", "PEM file of that key's RSA private key (PKCS#1 or PKCS#8, "
             "unencrypted). Only its path ever appears in messages.", code_location=True, shown_default="unset",
-            check=_user_path),
+            check=_user_path, path=True),
     Setting("KALSHI_RATE_TIER", "basic", "Usage tier the client-side token buckets follow (`basic`, `advanced`, "
             "`expert`, `premier`, `paragon`, `prime`, `prestige`).", code_location=True, choices=tuple(TIERS)),
     Setting("ESPN_API_BASE_URL", "", "Overrides ESPN's NFL site API, e.g. the sandbox's "
@@ -197,7 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
             "`games_2021_2025.csv`, `initial_elos.csv`, `season_overrides.csv` and `closing_lines_1979_2025.csv` "
             "(same names and columns), read by `elo_ratings`, `closing_lines`, `model_evaluation` and "
             "`strategy_backtests`.", code_location=True, shown_default="empty: the NFL history shipped in the package",
-            check=_folder),
+            check=_folder, path=True),
     Setting("PRECOG_DATA", "sandbox", "What `precog dev` reads: `sandbox` (the local exchange) or `live` (Kalshi "
             "per `KALSHI_*`, and ESPN).", choices=("sandbox", "live")),
     Setting("PRECOG_KALSHI_SERIES", "KXNFLGAME", "Comma-separated Kalshi series the ingestion loads.",
@@ -212,7 +213,7 @@ SETTINGS: tuple[Setting, ...] = (
             "JSON-lines file, webhook, Slack-compatible webhook, SMTP email), with the deduplication window and "
             "retries; validated whole at every start. Format: the shipped "
             "`precog_pipelines/lib/alert_routing.yaml`.", code_location=True,
-            shown_default="empty: the shipped `alert_routing.yaml`", check=_alert_routing_file),
+            shown_default="empty: the shipped `alert_routing.yaml`", check=_alert_routing_file, path=True),
     Setting("PRECOG_MARKET_STALL_MINUTES", "30", "Market data is stalled when no new market version has been "
             "stored for this many minutes while a market is open: `market_data_stall_sensor` then raises a critical "
             "alert (the `alerts` table and the webhook), resolved when data flows again.", code_location=True,
@@ -277,6 +278,17 @@ def precog_home() -> Path:
 def repository_root() -> Path:
     """The checkout this package was installed from (editable installs)."""
     return Path(__file__).resolve().parents[2]
+
+
+def with_absolute_paths(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with every file and folder setting made absolute against the current directory,
+    for a process started elsewhere (``precog dev`` starts Dagster in its own home)."""
+    resolved = dict(environ)
+    for item in SETTINGS:
+        value = (environ.get(item.name) or "").strip()
+        if item.path and value:
+            resolved[item.name] = str(Path(value).expanduser().resolve())
+    return resolved
 
 
 def configuration_table() -> str:

@@ -236,7 +236,10 @@ def test_balance_checks_pass_then_fail_on_each_violation(warehouse_url, postgres
     from precog_pipelines.lib.warehouse.server import connect
     from precog_pipelines_tests.conftest import create_database, drop_database, unique_name
 
-    checks = _checks_of(trading_checks, "account_balance")
+    # The SCD Type 2 checks; the ledger rule has its own test (test_trading_jobs.py): this history
+    # has a balance change with no trade behind it.
+    checks = {name: check for name, check in _checks_of(trading_checks, "account_balance").items()
+              if name != "paper_balance_follows_the_ledger"}
     with connect(warehouse_url, autocommit=True) as db:
         balance_history(db)
     assert _run_checks(warehouse_url, dagster_instance, list(checks.values())) == {n: True for n in checks}

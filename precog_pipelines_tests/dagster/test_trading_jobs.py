@@ -9,12 +9,15 @@ from decimal import Decimal as D
 import dagster as dg
 import pytest
 
+from precog_pipelines.defs.trading.assets import account_balance, positions
+from precog_pipelines.defs.trading.checks import balance_checks
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import (
     alert_on_run_failure,
     market_settlement_sensor,
     position_exit_sensor,
 )
+from precog_pipelines.lib.trading.ledger import adjust_balance
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -159,3 +162,59 @@ def test_live_mode_and_prod_must_be_spelled_exactly(resources, dagster_instance)
                                                 trading_mode="LIVE", kalshi=resources["kalshi"])})
     assert not run.success
     assert "PRECOG_TRADING_MODE 'LIVE' is not one of paper, live" in str(run.all_events)
+
+
+def _balance_requested(resources, instance, cursor=None) -> tuple[bool, object]:
+    result = dg.evaluate_automation_conditions(
+        defs=dg.Definitions(assets=[positions, account_balance], resources=resources), instance=instance,
+        asset_selection=dg.AssetSelection.assets("account_balance"), cursor=cursor)
+    return dg.AssetKey("account_balance") in {r.key for r in result.results if r.true_subset.size}, result.cursor
+
+
+def _materialize_balance(resources, instance) -> dg.ExecuteInProcessResult:
+    return dg.materialize([account_balance, *balance_checks], resources=resources, instance=instance)
+
+
+def test_account_balance_follows_each_exit_and_settlement_and_its_checks_hold(
+        warehouse_url, resources, position_key, dagster_instance):
+    """account_balance is downstream of positions: an exit (or settlement) job's positions
+    materialization requests it; its materialization shows the balance the exit left and its
+    checks (SCD2 invariants, the paper balance equal to the ledger's sum) pass."""
+    requested, cursor = _balance_requested(resources, dagster_instance)
+    assert not requested, "nothing traded through Dagster yet: positions was never materialized"
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+    request = _tick(position_exit_sensor(), resources, dagster_instance,
+                    _tick(position_exit_sensor(), resources, dagster_instance).cursor).run_requests[0]
+    assert position_exit_job.execute_in_process(run_config=request.run_config, resources=resources,
+                                                instance=dagster_instance).success
+
+    requested, cursor = _balance_requested(resources, dagster_instance, cursor)
+    assert requested
+    result = _materialize_balance(resources, dagster_instance)
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("account_balance")
+    with connect(warehouse_url) as conn:
+        stored = conn.execute("SELECT balance FROM account_balance_current").fetchone()[0]
+    assert materialization.metadata["balance_exact"].value == str(stored)
+    assert materialization.metadata["balance"].value == float(stored)
+    assert stored == D("1000") - D("22.80") - D("0.69") + D("18.00") - materialization_fee(warehouse_url)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["paper_balance_follows_the_ledger"] and all(checks.values()), checks
+    assert not _balance_requested(resources, dagster_instance, cursor)[0], "requested again with nothing new"
+
+
+def materialization_fee(warehouse_url) -> D:
+    with connect(warehouse_url) as conn:
+        return conn.execute("SELECT fee FROM trades WHERE purpose = 'exit'").fetchone()[0]
+
+
+def test_a_balance_that_left_the_ledger_fails_its_check_naming_both_amounts(warehouse_url, resources,
+                                                                            position_key, dagster_instance):
+    with connect(warehouse_url) as conn:
+        adjust_balance(conn, "kalshi:paper", D("0.01"), "trade", now())
+        conn.commit()
+    result = _materialize_balance(resources, dagster_instance)
+    [failed] = [e for e in result.get_asset_check_evaluations() if e.check_name == "paper_balance_follows_the_ledger"]
+    assert not failed.passed
+    text = str(failed.metadata)
+    assert "kalshi:paper" in text and "976.52" in text and "976.51" in text, text

@@ -36,6 +36,9 @@ def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
     assert returncode == 0, text
     assert "Precog stopped." in text
     assert "virtual environment does not match" not in text, "dg should see the venv precog runs in"
+    # A quiet start: none of the warnings a user can do nothing about (the checkout's dagster.yaml
+    # "not used", Dagster's own beta warning on sensor owners, XDG_RUNTIME_DIR), nor any other.
+    assert not [line for line in text.splitlines() if re.search(r"warning", line, re.IGNORECASE)], text
     assert (home / "pgdata" / "PG_VERSION").exists()
     assert not (home / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
 

@@ -1,11 +1,12 @@
-"""Trading tables as assets: the cash balance (and, with edges, the positions)."""
+"""Trading tables as assets: the positions (from edges) and the cash balance they leave."""
 
+from decimal import Decimal
 
 import dagster as dg
 from pydantic import Field
 
 from precog_pipelines.core.automation import UPSTREAM_CHECKED
-from precog_pipelines.core.metadata import markdown_table
+from precog_pipelines.core.metadata import markdown_table, plotted_amount
 from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
@@ -23,12 +24,16 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 OWNERS = ["team:precog"]
 
 
-@dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, pool="kalshi_api")
+@dg.asset(group_name="trading", kinds={"kalshi", "postgres", "python"}, owners=OWNERS, pool="kalshi_api",
+          deps=["positions"], automation_condition=dg.AutomationCondition.eager())
 def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, trading: TradingResource) -> dg.MaterializeResult:
-    """Cash balance in dollars per account as SCD Type 2 history (kalshi:paper, kalshi:demo,
-    kalshi:prod). Trades, exits and settlements write a new version as they happen; in live
-    mode this also syncs the exchange's balance (a signed GET /portfolio/balance), as a new
-    version only when it differs."""
+    """Table `account_balance`: cash in dollars per account as SCD Type 2 history (kalshi:paper,
+    kalshi:demo, kalshi:prod). Every entry, exit and settlement writes a new version in the same
+    transaction as its trade; this asset runs after each of them (positions materialized, by the
+    positions asset or by an exit or settlement job) and shows the balance they left. In live
+    mode it first syncs the exchange's balance (a signed GET /portfolio/balance), as a new
+    version only when it differs. Its checks: the SCD Type 2 invariants, and the paper balance
+    equal to the initial cash plus the ledger's entries, exits and settlement payouts."""
     if trading.is_live:
         with trading.kalshi.client() as client:
             exchange = client.get_balance()
@@ -41,12 +46,16 @@ def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             "SELECT account_key, balance, portfolio_value, change_reason, row_start_ts, "
             "(SELECT count(*) FROM account_balance h WHERE h.account_key = c.account_key) "
             "FROM account_balance_current c ORDER BY account_key").fetchall()
+    balance = next((r[1] for r in rows if r[0] == trading.account), None)
     return dg.MaterializeResult(metadata={
         "trading_mode": trading.trading_mode,
         "account": trading.account,
-        "balance": str(next((r[1] for r in rows if r[0] == trading.account), "none yet")),
+        # The same keys every time, so Dagster plots the balance over the materializations.
+        "balance": plotted_amount(balance if balance is not None else Decimal(0)),
+        "balance_exact": str(balance) if balance is not None else "no balance yet",
         "accounts": markdown_table([{"account": r[0], "balance": r[1], "portfolio_value": r[2],
                                      "last_change": r[3], "since": r[4], "versions": r[5]} for r in rows]),
+        "dagster/row_count": sum(r[5] for r in rows),
     })
 
 

@@ -12,7 +12,8 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 position_checks = (scd2_checks("positions", POSITIONS, blocking=False)
                    + rule_checks("positions", [rules.every_position_market_exists], blocking=False)
                    + never_shrinks_checks("positions", LEDGER_TABLES + RISK_TABLES))
-balance_checks = scd2_checks("account_balance", ACCOUNT_BALANCE, blocking=False)
+balance_checks = (scd2_checks("account_balance", ACCOUNT_BALANCE, blocking=False)
+                  + rule_checks("account_balance", [rules.paper_balance_follows_the_ledger], blocking=False))
 
 
 @dg.asset_check(asset="positions", blocking=False)

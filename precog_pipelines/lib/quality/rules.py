@@ -118,5 +118,22 @@ def every_position_market_exists(conn: psycopg.Connection) -> Violations:
                         "(SELECT 1 FROM markets m WHERE m.ticker = p.ticker)")
 
 
+def paper_balance_follows_the_ledger(conn: psycopg.Connection) -> Violations:
+    """The paper account's balance is its initial cash, less every paper entry (cost and fee),
+    plus every paper exit (proceeds less fee) and every settlement payout, to the cent."""
+    # One statement: one snapshot of the balance and the ledger, which change together.
+    return _check(conn, """
+        SELECT b.account_key, b.balance, i.balance + t.cash + s.payouts AS ledger_balance
+        FROM account_balance b
+        CROSS JOIN LATERAL (SELECT balance FROM account_balance f WHERE f.account_key = b.account_key
+                            AND f.change_reason = 'initial' ORDER BY f.row_start_ts LIMIT 1) i
+        CROSS JOIN (SELECT coalesce(sum(CASE purpose WHEN 'entry' THEN -(quantity * price + fee)
+                                    ELSE quantity * price - fee END), 0) AS cash
+                    FROM trades WHERE trading_mode = 'paper') t
+        CROSS JOIN (SELECT coalesce(sum(quantity * exit_price), 0) AS payouts FROM positions
+                    WHERE row_current_ind AND status = 'settled' AND trading_mode = 'paper') s
+        WHERE b.row_current_ind AND b.trading_mode = 'paper' AND b.balance <> i.balance + t.cash + s.payouts""")
+
+
 def table_row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]

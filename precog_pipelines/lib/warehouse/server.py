@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,11 @@ def start_embedded_server(home: Path, *, keep_running: bool = False) -> Any:
     pgserver stops the server when the last process holding a handle exits, unless
     ``keep_running`` asks it to outlive us.
     """
-    import pgserver  # heavy import, and only needed when no URL is configured
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR (any
+        # shell outside a desktop login) platformdirs warns and falls back to /tmp, which serves.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # heavy import, and only needed when no URL is configured
 
     home.mkdir(parents=True, exist_ok=True)
     return pgserver.get_server(home / "pgdata", cleanup_mode=None if keep_running else "stop")
