@@ -9,17 +9,20 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import click
 
+from precog_pipelines.cli.dagster_output import DagsterOutput
 from precog_pipelines.cli.dev_stack import (
     end_process_group,
     launch_backfill,
     listen_problem,
     prepare_dagster_home,
     stack_environment,
+    wait_for_backfill,
     wait_for_positions,
     wait_until_serving,
 )
@@ -38,6 +41,8 @@ from precog_pipelines.sandbox import SandboxConfig, SandboxServer, ensure_sandbo
 SHUTDOWN_GRACE_SECONDS = 30
 GROUP_GRACE_SECONDS = 10
 PRIMING_TIMEOUT_SECONDS = 300
+OUTPUT_DRAIN_SECONDS = 10
+BACKFILL_TIMEOUT_SECONDS = 1800
 
 
 def _dg_executable() -> str:
@@ -90,7 +95,8 @@ def dev(host: str, port: int, data: str, sandbox_speed: float, sandbox_lead: int
             if sandbox is not None:
                 _start_sandbox_clock_when_primed(sandbox, sandbox_speed, server.warehouse_url)
 
-        _run_dagster(host, port, environment, embedded=server.embedded, on_ready=on_ready)
+        _run_dagster(host, port, environment, embedded=server.embedded, log_path=home / "logs" / "dagster.log",
+                     on_ready=on_ready)
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -150,21 +156,40 @@ def _backfill_ratings(ui_url: str) -> None:
         click.echo(f"Could not start the Elo backfill ({problem}); launch it from the elo_ratings page.")
         return
     click.echo(f"Rating every NFL season since 1920 in one run: {ui_url}/runs/b/{backfill}")
+    threading.Thread(target=_report_backfill, args=(ui_url, backfill), name="elo-backfill", daemon=True).start()
 
 
-def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded: bool,
+def _report_backfill(ui_url: str, backfill: str) -> None:
+    """One line when the first Elo backfill ends: edges and positions need its ratings, so a
+    failure must not pass for a quiet start."""
+    started = time.monotonic()
+    status = wait_for_backfill(ui_url, backfill, BACKFILL_TIMEOUT_SECONDS)
+    if status in ("COMPLETED_SUCCESS", "COMPLETED"):
+        click.echo(f"Elo ratings from 1920 to the present are stored ({time.monotonic() - started:.0f} s); edges "
+                   "and positions follow.")
+    elif status is not None:
+        click.echo(f"The Elo backfill ended {status.lower().replace('_', ' ')}: no ratings, so no edges or "
+                   f"positions. The failure is above; fix it, then open {ui_url}/assets/elo_ratings and "
+                   "materialize all partitions again.")
+
+
+def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded: bool, log_path: Path,
                  on_ready: Callable[[str], None] | None = None) -> None:
     # `dg dev` on the repository's workspace.yaml, started in Dagster's home: from the checkout
     # (where `dg dev` without a workspace runs) Dagster warns that the checkout's dagster.yaml is
     # not the instance's (prepare_dagster_home copies it), which no user can act on;
     # with_absolute_paths keeps relative settings meaning what they meant where precog started.
-    # Dagster's INFO lines (every sensor and schedule tick) would bury what matters: warnings
-    # and errors still reach the terminal, and every run's whole log is in the UI.
+    # Dagster's own INFO lines (every sensor and schedule tick) are not logged at all, and
+    # everything else (run logs, stack traces) goes to log_path: the terminal gets one line per
+    # warning or failure (DagsterOutput), and every run's whole log is in the UI.
     command = [_dg_executable(), "dev", "-w", str(repository_root() / "workspace.yaml"), "-h", host,
                "-p", str(port), "--log-level", "warning"]
     # Own session: the terminal's Ctrl-C reaches only us, and we shut Dagster down in order.
-    process = subprocess.Popen(command, env=environment, cwd=environment["DAGSTER_HOME"], start_new_session=True)
+    process = subprocess.Popen(command, env=environment, cwd=environment["DAGSTER_HOME"], start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     stop_requested = False
+    url = f"http://{host}:{port}"
+    output = DagsterOutput(process.stdout, log_path, url, click.echo, lambda: stop_requested)
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stop_requested
@@ -174,10 +199,10 @@ def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        url = f"http://{host}:{port}"
         if wait_until_serving(f"{url}/server_info", 180, lambda: process.poll() is None and not stop_requested):
             database = "embedded PostgreSQL" if embedded else "PostgreSQL from PRECOG_DATABASE_URL"
-            click.echo(f"\nPrecog is running: Dagster UI at {url} ({database}). Press Ctrl-C to stop.\n")
+            click.echo(f"\nPrecog is running: Dagster UI at {url} ({database}). Press Ctrl-C to stop.\n"
+                       f"Dagster's log: {log_path}\n")
             if on_ready is not None:
                 on_ready(url)
         try:
@@ -193,6 +218,7 @@ def _run_dagster(host: str, port: int, environment: dict[str, str], *, embedded:
         # run worker mid-step) is stopped here, not left running after "Precog stopped."
         if end_process_group(process.pid, GROUP_GRACE_SECONDS):
             click.echo("Stopped the Dagster processes that outlived dg dev (code server, run workers).")
+        output.join(OUTPUT_DRAIN_SECONDS)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

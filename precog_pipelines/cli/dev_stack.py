@@ -162,6 +162,32 @@ def launch_backfill(ui_url: str, asset: str, title: str, timeout_seconds: float 
     raise RuntimeError(f"could not launch the {asset} backfill: {problem}")
 
 
+_BACKFILL_STATUS = """
+query BackfillStatus($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
+}
+"""
+_BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+def wait_for_backfill(ui_url: str, backfill_id: str, timeout_seconds: float, poll_seconds: float = 3.0,
+                      should_stop: Callable[[], bool] = lambda: False) -> str | None:
+    """The backfill's final status (``COMPLETED_SUCCESS``, ``COMPLETED_FAILED``, ``FAILED``,
+    ``CANCELED``), or None if it is still going at the deadline or we were asked to stop."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and not should_stop():
+        try:
+            response = requests.post(f"{ui_url}/graphql", timeout=30, json={
+                "query": _BACKFILL_STATUS, "variables": {"id": backfill_id}})
+            status = ((response.json().get("data") or {}).get("partitionBackfillOrError") or {}).get("status")
+        except (requests.RequestException, ValueError):
+            status = None
+        if status in _BACKFILL_DONE:
+            return status
+        time.sleep(poll_seconds)
+    return None
+
+
 def wait_for_positions(warehouse_url: str, timeout_seconds: float, poll_seconds: float = 3.0,
                        should_stop: Callable[[], bool] = lambda: False) -> bool:
     """Wait until the warehouse holds a position (the loop is primed) or the deadline passes."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
+import precog_pipelines
 from precog_pipelines_tests.support.dev_process import DevProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -52,6 +55,32 @@ def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
     assert (home / "pgdata" / "PG_VERSION").stat().st_mtime == created
 
 
+def test_a_failed_first_backfill_is_said_in_a_line_with_what_to_do_and_no_stack_trace(tmp_path):
+    """A games file Elo refuses fails the first backfill: the terminal says which step failed,
+    the error's own words, where to read more and what to do, in lines of their own; the stack
+    trace is in Dagster's log file only."""
+    history = tmp_path / "history"
+    shutil.copytree(Path(precog_pipelines.__file__).parent / "data" / "nfl", history)
+    games = history / "games_1920_2020.csv"
+    lines = games.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",abc"
+    games.write_text("\n".join(lines) + "\n")
+
+    dev = DevProcess(tmp_path / "home", free_port(), environ={"PRECOG_ELO_HISTORY_DIR": str(history)})
+    try:
+        dev.wait_until_running()
+        summary = dev.output.wait_for("The Elo backfill ended", 300)
+        failure = dev.output.wait_for("Run failed: step elo_ratings", 5)
+    finally:
+        returncode, text = dev.stop()
+    assert summary is not None and "elo_ratings" in summary and "materialize all partitions" in summary, text
+    assert failure is not None and "score2" in failure and "abc" in failure and "/runs/" in failure, text
+    assert "Stack Trace" not in text and "Traceback" not in text and 'File "' not in text, text
+    log = (tmp_path / "home" / "logs" / "dagster.log").read_text()
+    assert "Stack Trace" in log and "STEP_FAILURE" in log
+    assert returncode == 0, text
+
+
 # Every market snapshot is held at the exchange (then answered), so the Kalshi run that the
 # schedule starts every minute under precog dev stays executing while the test presses Ctrl-C.
 SLOW_MARKETS = {"kind": "slow", "path": "*/markets", "count": None, "probability": 1.0, "delay_seconds": 120}
@@ -64,9 +93,11 @@ def _run_worker_held_at_the_exchange(dev: DevProcess, sandbox_url: str, timeout:
     while time.monotonic() < deadline:
         stats = requests.get(f"{sandbox_url}/_sandbox/stats", timeout=10).json()["stats"]
         if stats.get("fault_slow", 0) >= 1:
+            # Run logs go to Dagster's log file, not to the terminal.
+            log = dev.dagster_log()
             for run in dev.graphql(STARTED_RUNS)["runsOrError"]["results"]:
                 pattern = rf"{run['runId']} - (\d+) - ENGINE_EVENT - Executing steps in process"
-                for line in dev.output.lines:
+                for line in log.splitlines():
                     if (found := re.search(pattern, line)) and psutil.pid_exists(int(found.group(1))):
                         return psutil.Process(int(found.group(1)))
         time.sleep(1)

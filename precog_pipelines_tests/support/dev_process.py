@@ -69,13 +69,15 @@ class _Output:
 class DevProcess:
     """A running ``precog dev`` on ``port`` with ``home`` as PRECOG_HOME (embedded PostgreSQL)."""
 
-    def __init__(self, home: Path, port: int, log_path: Path | None = None) -> None:
-        environment = os.environ.copy()
+    def __init__(self, home: Path, port: int, log_path: Path | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        environment = os.environ.copy() | (environ or {})
         environment.pop("PRECOG_DATABASE_URL", None)
         environment.pop("DAGSTER_HOME", None)
         environment.pop("VIRTUAL_ENV", None)  # as the README runs it: .venv/bin/precog, no activated venv
         environment["PRECOG_HOME"] = str(home)
         self.port = port
+        self.home = home
         self.url = f"http://127.0.0.1:{port}"
         self._log = log_path.open("w", encoding="utf-8") if log_path is not None else None
         self.process = subprocess.Popen(
@@ -93,6 +95,11 @@ class DevProcess:
         banner = self.output.wait_for(BANNER, timeout)
         assert banner is not None, f"precog dev did not start within {timeout} s:\n{self.text()}"
         return banner
+
+    def dagster_log(self) -> str:
+        """What Dagster's processes wrote so far (``precog dev`` keeps it out of the terminal)."""
+        path = self.home / "logs" / "dagster.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
     def sandbox_url(self) -> str:
         """The sandbox exchange's base URL, from the line ``precog dev`` prints about it."""
