@@ -133,6 +133,110 @@ def _warn_invalid(invalid: list[str]) -> None:
 # ---- the portfolio lists ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PortfolioList:
+    """What differs between the portfolio commands: the endpoint, the parser, the table columns
+    and what ``--since`` means. ``filter_since_locally`` is for an endpoint without a time filter
+    (positions): the records are then kept by ``moment``."""
+
+    noun: str
+    help: str
+    since_meaning: str
+    payloads: Callable[..., Iterator[Any]]  # a KalshiClient.iter_*_payloads method
+    parse: Callable[[Any], Any]
+    columns: tuple[tuple[str, Callable[[Any], str]], ...]
+    filter_since_locally: bool = False
+    moment: Callable[[Any], datetime | None] = lambda _record: None
+
+    def crawl(self, client: KalshiClient, ticker: str | None, since: datetime | None, page_size: int) -> Iterator[Any]:
+        """Every page of the list; ``since`` goes to the server as ``min_ts`` where the endpoint has it."""
+        on_server = {"min_ts": int(since.timestamp())} if since and not self.filter_since_locally else {}
+        return self.payloads(client, ticker=ticker, limit=page_size, **on_server)
+
+
+def _held(position: MarketPosition) -> str:
+    """``10 YES``, ``4 NO`` (a negative position holds NO), or ``0`` for a market traded flat."""
+    side = "YES" if position.position > 0 else "NO" if position.position < 0 else ""
+    return f"{_count(abs(position.position))} {side}".rstrip()
+
+
+POSITIONS = PortfolioList(
+    noun="positions",
+    help="List the account's open (unsettled) market positions; settled ones are under `settlements`.",
+    since_meaning="positions last changed",
+    payloads=KalshiClient.iter_position_payloads,
+    parse=parse_market_position,
+    columns=(
+        ("ticker", lambda p: p.ticker),
+        ("held", _held),
+        ("exposure", lambda p: format_dollars(p.market_exposure)),
+        ("realized P&L", lambda p: format_dollars(p.realized_pnl)),
+        ("fees", lambda p: format_dollars(p.fees_paid)),
+        ("traded", lambda p: format_dollars(p.total_traded)),
+        ("updated", lambda p: _time(p.last_updated_ts)),
+    ),
+    filter_since_locally=True,
+    moment=lambda p: p.last_updated_ts,
+)
+
+FILLS = PortfolioList(
+    noun="fills",
+    help="List the account's fills (each execution of an order), newest first as the exchange sends them.",
+    since_meaning="fills created",
+    payloads=KalshiClient.iter_fill_payloads,
+    parse=parse_fill,
+    columns=(
+        ("time", lambda f: _time(f.created_time)),
+        ("ticker", lambda f: f.ticker),
+        ("side", lambda f: f.outcome_side.upper()),
+        ("book", lambda f: f.book_side),
+        ("count", lambda f: _count(f.count)),
+        ("yes price", lambda f: format_dollars(f.yes_price)),
+        ("fee", lambda f: format_dollars(f.fee_cost)),
+        ("role", lambda f: "taker" if f.is_taker else "maker"),
+        ("order id", lambda f: f.order_id),
+    ),
+)
+
+ORDERS = PortfolioList(
+    noun="orders",
+    help="List the account's orders (resting, canceled and executed).",
+    since_meaning="orders created",
+    payloads=KalshiClient.iter_order_payloads,
+    parse=parse_order,
+    columns=(
+        ("created", lambda o: _time(o.created_time)),
+        ("ticker", lambda o: o.ticker),
+        ("status", lambda o: o.status),
+        ("book", lambda o: o.book_side),
+        ("yes price", lambda o: format_dollars(o.yes_price)),
+        ("filled", lambda o: f"{_count(o.fill_count)}/{_count(o.initial_count)}"),
+        ("remaining", lambda o: _count(o.remaining_count)),
+        ("cost", lambda o: format_dollars(o.taker_fill_cost + o.maker_fill_cost)),
+        ("fees", lambda o: format_dollars(o.taker_fees + o.maker_fees)),
+        ("order id", lambda o: o.order_id),
+    ),
+)
+
+SETTLEMENTS = PortfolioList(
+    noun="settlements",
+    help="List the account's settled markets and what each paid.",
+    since_meaning="markets settled",
+    payloads=KalshiClient.iter_settlement_payloads,
+    parse=parse_settlement,
+    columns=(
+        ("settled", lambda s: _time(s.settled_time)),
+        ("ticker", lambda s: s.ticker),
+        ("result", lambda s: s.market_result),
+        ("yes", lambda s: _count(s.yes_count)),
+        ("no", lambda s: _count(s.no_count)),
+        ("cost", lambda s: format_dollars(s.yes_total_cost + s.no_total_cost)),
+        ("revenue", lambda s: format_dollars(s.revenue)),
+        ("fees", lambda s: format_dollars(s.fee_cost)),
+    ),
+)
+
+
 def _register(spec: PortfolioList) -> None:
     """One ``precog kalshi <noun>`` command for a portfolio list: the options, the crawl, the output."""
 
@@ -173,107 +277,6 @@ def _register(spec: PortfolioList) -> None:
 def _at_or_after(moment: datetime | None, since: datetime) -> bool:
     return moment is not None and moment >= since
 
-
-@dataclass(frozen=True)
-class PortfolioList:
-    """What differs between the portfolio commands: the endpoint, the parser, the table columns
-    and what ``--since`` means. ``filter_since_locally`` is for an endpoint without a time filter
-    (positions): the records are then kept by ``moment``."""
-
-    noun: str
-    help: str
-    since_meaning: str
-    crawl: Callable[[KalshiClient, str | None, datetime | None, int], Iterator[Any]]
-    parse: Callable[[Any], Any]
-    columns: tuple[tuple[str, Callable[[Any], str]], ...]
-    filter_since_locally: bool = False
-    moment: Callable[[Any], datetime | None] = lambda _record: None
-
-
-def _min_ts(since: datetime | None) -> int | None:
-    return int(since.timestamp()) if since else None
-
-
-def _held(position: MarketPosition) -> str:
-    return f"{_count(abs(position.position))} {'YES' if position.position > 0 else 'NO'}"
-
-
-POSITIONS = PortfolioList(
-    noun="positions",
-    help="List the account's open (unsettled) market positions; settled ones are under `settlements`.",
-    since_meaning="positions last changed",
-    crawl=lambda client, ticker, _since, limit: client.iter_position_payloads(ticker=ticker, limit=limit),
-    parse=parse_market_position,
-    columns=(
-        ("ticker", lambda p: p.ticker),
-        ("held", _held),
-        ("exposure", lambda p: format_dollars(p.market_exposure)),
-        ("realized P&L", lambda p: format_dollars(p.realized_pnl)),
-        ("fees", lambda p: format_dollars(p.fees_paid)),
-        ("traded", lambda p: format_dollars(p.total_traded)),
-        ("updated", lambda p: _time(p.last_updated_ts)),
-    ),
-    filter_since_locally=True,
-    moment=lambda p: p.last_updated_ts,
-)
-
-FILLS = PortfolioList(
-    noun="fills",
-    help="List the account's fills (each execution of an order), newest first as the exchange sends them.",
-    since_meaning="fills created",
-    crawl=lambda client, ticker, since, limit: client.iter_fill_payloads(ticker=ticker, min_ts=_min_ts(since), limit=limit),
-    parse=parse_fill,
-    columns=(
-        ("time", lambda f: _time(f.created_time)),
-        ("ticker", lambda f: f.ticker),
-        ("side", lambda f: f.outcome_side.upper()),
-        ("book", lambda f: f.book_side),
-        ("count", lambda f: _count(f.count)),
-        ("yes price", lambda f: format_dollars(f.yes_price)),
-        ("fee", lambda f: format_dollars(f.fee_cost)),
-        ("role", lambda f: "taker" if f.is_taker else "maker"),
-        ("order id", lambda f: f.order_id),
-    ),
-)
-
-ORDERS = PortfolioList(
-    noun="orders",
-    help="List the account's orders (resting, canceled and executed).",
-    since_meaning="orders created",
-    crawl=lambda client, ticker, since, limit: client.iter_order_payloads(ticker=ticker, min_ts=_min_ts(since), limit=limit),
-    parse=parse_order,
-    columns=(
-        ("created", lambda o: _time(o.created_time)),
-        ("ticker", lambda o: o.ticker),
-        ("status", lambda o: o.status),
-        ("book", lambda o: o.book_side),
-        ("yes price", lambda o: format_dollars(o.yes_price)),
-        ("filled", lambda o: f"{_count(o.fill_count)}/{_count(o.initial_count)}"),
-        ("remaining", lambda o: _count(o.remaining_count)),
-        ("cost", lambda o: format_dollars(o.taker_fill_cost + o.maker_fill_cost)),
-        ("fees", lambda o: format_dollars(o.taker_fees + o.maker_fees)),
-        ("order id", lambda o: o.order_id),
-    ),
-)
-
-SETTLEMENTS = PortfolioList(
-    noun="settlements",
-    help="List the account's settled markets and what each paid.",
-    since_meaning="markets settled",
-    crawl=lambda client, ticker, since, limit: client.iter_settlement_payloads(ticker=ticker, min_ts=_min_ts(since),
-                                                                               limit=limit),
-    parse=parse_settlement,
-    columns=(
-        ("settled", lambda s: _time(s.settled_time)),
-        ("ticker", lambda s: s.ticker),
-        ("result", lambda s: s.market_result),
-        ("yes", lambda s: _count(s.yes_count)),
-        ("no", lambda s: _count(s.no_count)),
-        ("cost", lambda s: format_dollars(s.yes_total_cost + s.no_total_cost)),
-        ("revenue", lambda s: format_dollars(s.revenue)),
-        ("fees", lambda s: format_dollars(s.fee_cost)),
-    ),
-)
 
 for _spec in (POSITIONS, FILLS, ORDERS, SETTLEMENTS):
     _register(_spec)

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from precog_pipelines.cli import precog as precog_command
-from precog_pipelines.cli.kalshi import format_dollars
+from precog_pipelines.cli.kalshi import _held, format_dollars
+from precog_pipelines.lib.kalshi.models import MarketPosition
 from precog_pipelines.lib.resilient_http import RetryPolicy
 from precog_pipelines_tests.unit.test_cli_kalshi import one_error_line, precog
 
@@ -292,3 +293,9 @@ def test_dollars_are_formatted_from_decimals():
     assert format_dollars(Decimal("0.1234")) == "$0.1234"
     assert format_dollars(Decimal("10.00")) == "$10.00"
 
+
+
+@pytest.mark.parametrize(("position", "shown"), [("10.00", "10 YES"), ("-4.50", "4.5 NO"), ("0.00", "0")])
+def test_a_position_shows_the_side_it_holds(position, shown):
+    zero = Decimal(0)
+    assert _held(MarketPosition("KXT-1", Decimal(position), zero, zero, zero, zero, None)) == shown
