@@ -54,6 +54,7 @@ setup(
         "scipy>=1.11,<2",  # Nelder-Mead for `precog model fit-elo`
         "pgserver>=0.1.4,<0.2",
         "click>=8.1,<9",
+        "tabulate>=0.9,<0.11",  # `precog kalshi positions|fills|orders|settlements` tables (dagster needs it too)
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
         "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file

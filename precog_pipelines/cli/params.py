@@ -8,6 +8,7 @@ import getpass
 import math
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,30 @@ class KalshiTicker(click.ParamType):
 
 
 TICKER = KalshiTicker()
+
+
+class UtcTime(click.ParamType):
+    """A moment in UTC: ``2025-11-09``, ``2025-11-09T17:00`` or ``2025-11-09T17:00:30Z``; a time with
+    another offset is converted, one without is read as UTC. Kalshi's time filters are Unix seconds
+    from 1970 on, so an earlier moment is refused rather than sent as a negative number."""
+
+    name = "utc_time"
+    EXAMPLE = "2025-11-09 or 2025-11-09T17:00Z"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value.strip())
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, AttributeError, OverflowError):
+            self.fail(f"{value!r} is not a UTC date or time such as {self.EXAMPLE}", param, ctx)
+        if moment < datetime(1970, 1, 1, tzinfo=UTC):
+            self.fail(f"{value!r} is before 1970-01-01, the start of Kalshi's time filters", param, ctx)
+        return moment
+
+
+UTC_TIME = UtcTime()
 
 
 def output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:

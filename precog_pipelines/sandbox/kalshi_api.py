@@ -241,6 +241,25 @@ def _offset_page(items: list[dict], query: dict[str, str], limit: int) -> tuple[
     return items[start:end], encode_cursor(end, query) if end < len(items) else ""
 
 
+def _within(items: list[dict], query: dict[str, str], field: str) -> list[dict]:
+    """The items whose ``field`` (an RFC 3339 time) lies within ``min_ts``..``max_ts`` (Unix seconds, inclusive)."""
+    bounds = {}
+    for param in ("min_ts", "max_ts"):
+        if raw := query.get(param):
+            if not raw.isdigit():
+                raise BadRequest(f"{param} must be Unix seconds")
+            bounds[param] = int(raw)
+    if not bounds:
+        return items
+    low, high = bounds.get("min_ts", 0), bounds.get("max_ts")
+
+    def keep(item: dict) -> bool:
+        seconds = datetime.fromisoformat(item[field]).timestamp()
+        return seconds >= low and (high is None or seconds <= high)
+
+    return [item for item in items if keep(item)]
+
+
 PORTFOLIO_ROUTES = re.compile(r"^/portfolio/(balance|positions|fills|settlements|orders|orders/[^/]+|events/orders|events/orders/[^/]+)$")
 
 
@@ -264,13 +283,16 @@ def _portfolio(exchange: SandboxExchange, key_id: str, method: str, path: str, q
         page, cursor = _offset_page(markets, query, limit)
         return 200, {"cursor": cursor, "event_positions": events, "market_positions": page}
     if (method, path) == ("GET", "/portfolio/fills"):
-        page, cursor = _offset_page(exchange.fills(key_id, now, ticker=ticker, order_id=query.get("order_id")), query, limit)
+        fills = _within(exchange.fills(key_id, now, ticker=ticker, order_id=query.get("order_id")), query, "created_time")
+        page, cursor = _offset_page(fills, query, limit)
         return 200, {"cursor": cursor, "fills": page}
     if (method, path) == ("GET", "/portfolio/settlements"):
-        page, cursor = _offset_page(exchange.settlements(key_id, now, ticker=ticker), query, limit)
+        page, cursor = _offset_page(_within(exchange.settlements(key_id, now, ticker=ticker), query, "settled_time"),
+                                    query, limit)
         return 200, {"cursor": cursor, "settlements": page}
     if (method, path) == ("GET", "/portfolio/orders"):
-        orders = exchange.orders(key_id, now, ticker=ticker, status=query.get("status") or None)
+        orders = _within(exchange.orders(key_id, now, ticker=ticker, status=query.get("status") or None), query,
+                         "created_time")
         page, cursor = _offset_page(orders, query, limit)
         return 200, {"cursor": cursor, "orders": page}
     if method == "GET" and path.startswith("/portfolio/orders/"):

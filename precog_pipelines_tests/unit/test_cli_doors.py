@@ -98,6 +98,7 @@ def test_an_address_of_another_machine_is_not_called_port_in_use(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["kalshi", "markets", "--series-ticker", "KXNFLGAME", "--output"],
+    *(["kalshi", portfolio_list, "--output"] for portfolio_list in ("positions", "fills", "orders", "settlements")),
     ["elo", "replay", "--output"],
     ["model", "evaluate", "--output"],
 ])

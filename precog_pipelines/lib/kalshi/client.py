@@ -80,6 +80,7 @@ EVENTS_PAGE_LIMIT = 200
 PORTFOLIO_PAGE_LIMIT = 1000
 DEFAULT_MAX_PAGES = 10_000
 MARKET_STATUS_FILTERS = frozenset({"unopened", "open", "paused", "closed", "settled"})
+ORDER_STATUS_FILTERS = frozenset({"resting", "canceled", "executed"})
 TIME_IN_FORCE = frozenset({"fill_or_kill", "good_till_canceled", "immediate_or_cancel"})
 
 
@@ -225,11 +226,12 @@ class KalshiClient:
         event_ticker: str | None = None,
         min_ts: int | None = None,
         max_ts: int | None = None,
+        limit: int = PORTFOLIO_PAGE_LIMIT,
     ) -> Iterator[Any]:
         """The portfolio's settlements as received (signed; ``min_ts``/``max_ts`` Unix seconds)."""
         params = _params(
             ticker=_ticker_filter("ticker", ticker), event_ticker=_ticker_filter("event_ticker", event_ticker),
-            min_ts=min_ts, max_ts=max_ts, limit=PORTFOLIO_PAGE_LIMIT
+            min_ts=min_ts, max_ts=max_ts, limit=_portfolio_limit(limit),
         )
         return self._paginate("/portfolio/settlements", "settlements", params, signed=True)
 
@@ -238,29 +240,57 @@ class KalshiClient:
         for payload in self.iter_settlement_payloads(**filters):
             yield parse_settlement(payload)
 
-    def iter_positions(self, *, ticker: str | None = None, event_ticker: str | None = None) -> Iterator[MarketPosition]:
-        """Open (unsettled) market positions; settled ones are in :meth:`iter_settlements`."""
+    def iter_position_payloads(
+        self, *, ticker: str | None = None, event_ticker: str | None = None, limit: int = PORTFOLIO_PAGE_LIMIT
+    ) -> Iterator[Any]:
+        """Open (unsettled) market positions as received; the endpoint has no time filter."""
         params = _params(ticker=_ticker_filter("ticker", ticker), event_ticker=_ticker_filter("event_ticker", event_ticker),
-                         limit=PORTFOLIO_PAGE_LIMIT)
-        for payload in self._paginate("/portfolio/positions", "market_positions", params, signed=True):
+                         limit=_portfolio_limit(limit))
+        return self._paginate("/portfolio/positions", "market_positions", params, signed=True)
+
+    def iter_positions(self, **filters: Any) -> Iterator[MarketPosition]:
+        """Parsed open market positions; settled ones are in :meth:`iter_settlements`."""
+        for payload in self.iter_position_payloads(**filters):
             yield parse_market_position(payload)
 
-    def iter_fills(
+    def iter_fill_payloads(
         self,
         *,
         ticker: str | None = None,
         order_id: str | None = None,
         min_ts: int | None = None,
         max_ts: int | None = None,
-    ) -> Iterator[Fill]:
+        limit: int = PORTFOLIO_PAGE_LIMIT,
+    ) -> Iterator[Any]:
+        """The portfolio's fills as received (``min_ts``/``max_ts`` Unix seconds)."""
         params = _params(ticker=_ticker_filter("ticker", ticker), order_id=order_id, min_ts=min_ts, max_ts=max_ts,
-                         limit=PORTFOLIO_PAGE_LIMIT)
-        for payload in self._paginate("/portfolio/fills", "fills", params, signed=True):
+                         limit=_portfolio_limit(limit))
+        return self._paginate("/portfolio/fills", "fills", params, signed=True)
+
+    def iter_fills(self, **filters: Any) -> Iterator[Fill]:
+        """Parsed fills; same filters as :meth:`iter_fill_payloads`."""
+        for payload in self.iter_fill_payloads(**filters):
             yield parse_fill(payload)
 
-    def iter_orders(self, *, ticker: str | None = None, status: str | None = None) -> Iterator[Order]:
-        params = _params(ticker=_ticker_filter("ticker", ticker), status=status, limit=PORTFOLIO_PAGE_LIMIT)
-        for payload in self._paginate("/portfolio/orders", "orders", params, signed=True):
+    def iter_order_payloads(
+        self,
+        *,
+        ticker: str | None = None,
+        status: str | None = None,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+        limit: int = PORTFOLIO_PAGE_LIMIT,
+    ) -> Iterator[Any]:
+        """The portfolio's orders as received (``status`` resting/canceled/executed; ``min_ts``/``max_ts`` Unix seconds)."""
+        if status is not None and status not in ORDER_STATUS_FILTERS:
+            raise ValueError(f"order status filter must be one of {sorted(ORDER_STATUS_FILTERS)}, got {status!r}")
+        params = _params(ticker=_ticker_filter("ticker", ticker), status=status, min_ts=min_ts, max_ts=max_ts,
+                         limit=_portfolio_limit(limit))
+        return self._paginate("/portfolio/orders", "orders", params, signed=True)
+
+    def iter_orders(self, **filters: Any) -> Iterator[Order]:
+        """Parsed orders; same filters as :meth:`iter_order_payloads`."""
+        for payload in self.iter_order_payloads(**filters):
             yield parse_order(payload)
 
     def get_order(self, order_id: str) -> Order:
@@ -442,6 +472,12 @@ class KalshiClient:
 
 def _params(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _portfolio_limit(limit: int) -> int:
+    if not 1 <= limit <= PORTFOLIO_PAGE_LIMIT:
+        raise ValueError(f"limit must be between 1 and {PORTFOLIO_PAGE_LIMIT}, got {limit}")
+    return limit
 
 
 def _ticker_filter(name: str, value: str | None) -> str | None:
