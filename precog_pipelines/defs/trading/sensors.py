@@ -15,6 +15,7 @@ from precog_pipelines.lib import alerts
 from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
+from precog_pipelines.lib.trading.marks import record_marks
 from precog_pipelines.lib.trading.monitor import scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -110,17 +111,23 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     run while the rule still fires (up to MAX_ATTEMPTS runs). First, the stale-data circuit
     breaker: market data older than PRECOG_HALT_STALE_MARKET_MINUTES while positions are open
     halts trading. While halted the skip reason says `halted: <reason>`; exits are requested
-    unless the halt blocks them."""
+    unless the halt blocks them. Every evaluation, halted or not, appends to position_marks each
+    open position's mark (the bid of the side held), peak and unrealized P&L where they changed."""
     after_id = _cursor(context, "after_position_id")
     now = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
         state = trip_on_stale_market_data(conn, now, trading.halt_stale_market_minutes, actor="position_exit_sensor")
         conn.commit()
-        if not state.exits_allowed:
-            return dg.SensorResult(skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
         scan = scan_open_positions(conn, now, after_id, POSITIONS_PER_TICK)
+        # Marked even while exits are blocked: a halt is when people most want to know the book's value.
+        marked = record_marks(conn, scan.marks, now)
+        conn.commit()
+    context.log.info(f"{len(scan.marks)} open position(s) marked, {marked} mark(s) changed")
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
+    if not state.exits_allowed:
+        return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}),
+                               skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
     requests = []
     for candidate in scan.candidates:
         tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule}
