@@ -15,12 +15,17 @@ from tabulate import tabulate
 
 from precog_pipelines.cli.db import _URL_OPTION as database_url_option
 from precog_pipelines.cli.errors import user_errors
+from precog_pipelines.cli.kalshi import format_dollars
 from precog_pipelines.cli.model import warehouse_connection
 from precog_pipelines.cli.params import output_file
 from precog_pipelines.lib.trading.marks import describe_age, open_positions
 
 _HEADERS = ("position", "ticker", "side", "qty", "entry", "mark", "peak", "unrealized P&L", "cost", "strategy",
             "mode", "opened", "age", "marked")
+
+
+def _dollars(amount: Decimal) -> str:
+    return "-" + format_dollars(-amount) if amount < 0 else format_dollars(amount)
 
 
 def _when(at: datetime | None) -> str:
@@ -31,7 +36,8 @@ def _terminal_row(row: dict[str, Any]) -> tuple[Any, ...]:
     unmarked = row["mark_price"] is None
     return (row["position_key"], row["ticker"], row["side"], row["quantity"], row["entry_price"],
             "not yet" if unmarked else row["mark_price"], "" if unmarked else row["peak_price"],
-            "" if unmarked else row["unrealized_pnl"], row["cost"], f"{row['strategy']} v{row['strategy_version']}",
+            "" if unmarked else _dollars(row["unrealized_pnl"]), format_dollars(row["cost"]),
+            f"{row['strategy']} v{row['strategy_version']}",
             row["trading_mode"], _when(row["opened_at"]), describe_age(row["age"]), _when(row["marked_at"]))
 
 
@@ -77,10 +83,10 @@ def positions(mode: str | None, output: Path | None, database_url: str | None) -
     if not rows:
         click.echo("no open positions" + (f" in {mode} mode" if mode else ""))
     else:
-        click.echo(tabulate([_terminal_row(r) for r in rows], headers=_HEADERS, disablenumparse=True))
+        click.echo(tabulate([_terminal_row(r) for r in rows], headers=_HEADERS, disable_numparse=True))
         marked = [r["unrealized_pnl"] for r in rows if r["unrealized_pnl"] is not None]
         unmarked = len(rows) - len(marked)
-        click.echo(f"{len(rows)} open position(s), cost {sum(r['cost'] for r in rows)} dollars, unrealized P&L "
-                   f"{sum(marked, Decimal(0))} dollars" + (f" ({unmarked} not marked yet)" if unmarked else ""))
+        click.echo(f"{len(rows)} open position(s), cost {format_dollars(sum(r['cost'] for r in rows))}, unrealized "
+                   f"P&L {_dollars(sum(marked, Decimal(0)))}" + (f" ({unmarked} not marked yet)" if unmarked else ""))
     if output:
         click.echo(f"written to {output}")

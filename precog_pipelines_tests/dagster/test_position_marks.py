@@ -1,0 +1,122 @@
+"""Marks through Dagster: each position_exit_sensor evaluation marks the open positions at the
+bid of the side held and stores a mark only when it changed; `open_positions` and
+`precog positions` show the latest one; an exit at the mark realizes exactly the unrealized P&L
+marked; every materialization of `positions` carries the book's state under the same keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+
+import dagster as dg
+import pytest
+from click.testing import CliRunner
+
+from precog_pipelines.cli import precog
+from precog_pipelines.defs.trading.jobs import position_exit_job
+from precog_pipelines.defs.trading.sensors import position_exit_sensor
+from precog_pipelines.lib.trading.halts import halt_trading
+from precog_pipelines.lib.warehouse.scd2_merge import revise_current
+from precog_pipelines.lib.warehouse.server import connect
+from precog_pipelines_tests.conftest import paper_resources
+from precog_pipelines_tests.support import factories as f
+
+TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
+BOOK_KEYS = {"open_positions", "open_positions_table", "unmarked_positions", "exposure", "unrealized_pnl",
+             "realized_pnl_to_date", "positions_by_status"}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def resources(warehouse_url):
+    return paper_resources(warehouse_url)
+
+
+@pytest.fixture
+def position_key(warehouse_url):
+    """The factories' paper position (yes, 40 at 0.57, fee 0.69) on a market bidding 0.55."""
+    with connect(warehouse_url) as conn:
+        key = f.paper_position(conn, now())
+        revise_current(conn, "markets", {"ticker": TICKER}, {"close_time": now() + timedelta(days=30)}, now())
+        conn.commit()
+    return key
+
+
+def _quote(url: str, **changes) -> None:
+    with connect(url) as conn:
+        revise_current(conn, "markets", {"ticker": TICKER}, changes, now())
+        conn.commit()
+
+
+def _tick(resources, instance, cursor=None) -> dg.SensorResult:
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        return position_exit_sensor()(context)
+
+
+def _marks(url: str) -> list[tuple]:
+    with connect(url) as conn:
+        return conn.execute("SELECT position_key, mark_price, peak_price, unrealized_pnl FROM position_marks "
+                            "ORDER BY id").fetchall()
+
+
+def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(
+        warehouse_url, resources, position_key, dagster_instance, tmp_path):
+    first = _tick(resources, dagster_instance)
+    assert first.run_requests == []
+    assert _marks(warehouse_url) == [(position_key, D("0.55"), D("0.57"), D("-2.19"))]
+
+    # No price change (and a change the holder's bid does not see): nothing more is stored.
+    _tick(resources, dagster_instance, first.cursor)
+    _quote(warehouse_url, yes_ask=D("0.5800"))
+    _tick(resources, dagster_instance, first.cursor)
+    assert len(_marks(warehouse_url)) == 1
+
+    _quote(warehouse_url, yes_bid=D("0.6200"))
+    assert _tick(resources, dagster_instance, first.cursor).run_requests == []
+    assert _marks(warehouse_url)[1:] == [(position_key, D("0.62"), D("0.62"), D("0.65"))]
+
+    cli = CliRunner().invoke(precog, ["positions", "--database-url", warehouse_url,
+                                      "--output", str(tmp_path / "open.jsonl")])
+    assert cli.exit_code == 0, cli.output
+    [line] = [row for row in cli.output.splitlines() if row.startswith(position_key)]
+    assert line.split()[1:9] == [TICKER, "yes", "40.00", "0.5700", "0.6200", "0.6200", "$0.65", "$23.49"]
+    assert "1 open position(s), cost $23.49, unrealized P&L $0.65" in cli.output
+    [written] = [json.loads(row) for row in (tmp_path / "open.jsonl").read_text().splitlines()]
+    assert (written["position_key"], written["mark_price"], written["unrealized_pnl"], written["cost"]) == (
+        position_key, "0.6200", "0.6500", "23.490000")
+
+    # Through the stop: the sensor marks the fall and asks for the exit, which fills at that bid.
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+    [request] = _tick(resources, dagster_instance, first.cursor).run_requests
+    assert _marks(warehouse_url)[-1] == (position_key, D("0.45"), D("0.62"), D("-6.19"))
+    run = position_exit_job.execute_in_process(run_config=request.run_config, resources=resources,
+                                               instance=dagster_instance)
+    assert run.success
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT realized_pnl FROM positions_current").fetchone()[0] == D("-6.19")
+    metadata = run.asset_materializations_for_node("exit_position_op")[0].metadata
+    assert BOOK_KEYS <= set(metadata)
+    assert (metadata["open_positions"].value, metadata["exposure"].value, metadata["unrealized_pnl"].value,
+            metadata["realized_pnl_to_date"].value, metadata["exit_realized_pnl"].value) == (0, 0.0, 0.0, -6.19, "-6.190000")
+    assert "| closed | 1 |" in metadata["positions_by_status"].value
+
+    # Nothing open: nothing to mark, and `precog positions` says so.
+    _tick(resources, dagster_instance, first.cursor)
+    assert len(_marks(warehouse_url)) == 3
+    assert CliRunner().invoke(precog, ["positions", "--database-url", warehouse_url]).output == "no open positions\n"
+
+
+def test_positions_are_marked_while_a_halt_blocks_exits(warehouse_url, resources, position_key, dagster_instance):
+    with connect(warehouse_url) as conn:
+        halt_trading(conn, "exchange outage", "manual", "tester", blocks_exits=True)
+        conn.commit()
+    _quote(warehouse_url, yes_bid=D("0.4500"))
+
+    held = _tick(resources, dagster_instance)
+
+    assert held.run_requests == [] and held.skip_reason.skip_message.startswith("halted: exchange outage")
+    assert _marks(warehouse_url) == [(position_key, D("0.45"), D("0.57"), D("-6.19"))]
