@@ -6,18 +6,15 @@ marked; every materialization of `positions` carries the book's state under the 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import dagster as dg
-import pytest
 from click.testing import CliRunner
 
 from precog_pipelines.cli import precog
 from precog_pipelines.defs.trading.jobs import position_exit_job
 from precog_pipelines.defs.trading.sensors import position_exit_sensor
 from precog_pipelines.lib.trading.halts import halt_trading
-from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.conftest import paper_resources
 from precog_pipelines_tests.support import factories as f
@@ -25,31 +22,6 @@ from precog_pipelines_tests.support import factories as f
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 BOOK_KEYS = {"open_positions", "open_positions_table", "unmarked_positions", "exposure", "unrealized_pnl",
              "realized_pnl_to_date", "positions_by_status"}
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@pytest.fixture
-def resources(warehouse_url):
-    return paper_resources(warehouse_url)
-
-
-@pytest.fixture
-def position_key(warehouse_url):
-    """The factories' paper position (yes, 40 at 0.57, fee 0.69) on a market bidding 0.55."""
-    with connect(warehouse_url) as conn:
-        key = f.paper_position(conn, now())
-        revise_current(conn, "markets", {"ticker": TICKER}, {"close_time": now() + timedelta(days=30)}, now())
-        conn.commit()
-    return key
-
-
-def _quote(url: str, **changes) -> None:
-    with connect(url) as conn:
-        revise_current(conn, "markets", {"ticker": TICKER}, changes, now())
-        conn.commit()
 
 
 def _tick(resources, instance, cursor=None) -> dg.SensorResult:
@@ -63,19 +35,21 @@ def _marks(url: str) -> list[tuple]:
                             "ORDER BY id").fetchall()
 
 
-def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(
-        warehouse_url, resources, position_key, dagster_instance, tmp_path):
+def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(warehouse_url, dagster_instance, tmp_path):
+    resources = paper_resources(warehouse_url)
+    # The factories' paper position: yes, 40 at 0.57 with a 0.69 fee, on a market bidding 0.55.
+    position_key = f.open_paper_position(warehouse_url)
     first = _tick(resources, dagster_instance)
     assert first.run_requests == []
     assert _marks(warehouse_url) == [(position_key, D("0.55"), D("0.57"), D("-2.19"))]
 
     # No price change (and a change the holder's bid does not see): nothing more is stored.
     _tick(resources, dagster_instance, first.cursor)
-    _quote(warehouse_url, yes_ask=D("0.5800"))
+    f.requote(warehouse_url, yes_ask=D("0.5800"))
     _tick(resources, dagster_instance, first.cursor)
     assert len(_marks(warehouse_url)) == 1
 
-    _quote(warehouse_url, yes_bid=D("0.6200"))
+    f.requote(warehouse_url, yes_bid=D("0.6200"))
     assert _tick(resources, dagster_instance, first.cursor).run_requests == []
     assert _marks(warehouse_url)[1:] == [(position_key, D("0.62"), D("0.62"), D("0.65"))]
 
@@ -90,7 +64,7 @@ def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(
         position_key, "0.6200", "0.6500", "23.490000")
 
     # Through the stop: the sensor marks the fall and asks for the exit, which fills at that bid.
-    _quote(warehouse_url, yes_bid=D("0.4500"))
+    f.requote(warehouse_url, yes_bid=D("0.4500"))
     [request] = _tick(resources, dagster_instance, first.cursor).run_requests
     assert _marks(warehouse_url)[-1] == (position_key, D("0.45"), D("0.62"), D("-6.19"))
     run = position_exit_job.execute_in_process(run_config=request.run_config, resources=resources,
@@ -110,11 +84,12 @@ def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(
     assert CliRunner().invoke(precog, ["positions", "--database-url", warehouse_url]).output == "no open positions\n"
 
 
-def test_positions_are_marked_while_a_halt_blocks_exits(warehouse_url, resources, position_key, dagster_instance):
+def test_positions_are_marked_while_a_halt_blocks_exits(warehouse_url, dagster_instance):
+    resources, position_key = paper_resources(warehouse_url), f.open_paper_position(warehouse_url)
     with connect(warehouse_url) as conn:
         halt_trading(conn, "exchange outage", "manual", "tester", blocks_exits=True)
         conn.commit()
-    _quote(warehouse_url, yes_bid=D("0.4500"))
+    f.requote(warehouse_url, yes_bid=D("0.4500"))
 
     held = _tick(resources, dagster_instance)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import dagster as dg
@@ -15,7 +14,6 @@ from precog_pipelines.defs.trading.sensors import (
     market_settlement_sensor,
     position_exit_sensor,
 )
-from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
@@ -25,11 +23,6 @@ from precog_pipelines_tests.support import factories as f
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 
 
-def now() -> datetime:
-    # Real time: the jobs book at the time they run, after everything the test set up.
-    return datetime.now(timezone.utc)
-
-
 @pytest.fixture
 def resources(warehouse_url):
     return paper_resources(warehouse_url)
@@ -37,18 +30,10 @@ def resources(warehouse_url):
 
 @pytest.fixture
 def position_key(warehouse_url):
-    with connect(warehouse_url) as conn:
-        key = f.paper_position(conn, now())
-        # Far from close, so only the price rules matter here.
-        revise_current(conn, "markets", {"ticker": TICKER}, {"close_time": now() + timedelta(days=30)}, now())
-        conn.commit()
-    return key
+    return f.open_paper_position(warehouse_url)
 
 
-def _quote(url: str, **changes) -> None:
-    with connect(url) as conn:
-        revise_current(conn, "markets", {"ticker": TICKER}, changes, now())
-        conn.commit()
+_quote = f.requote
 
 
 def _tick(sensor, resources, instance, cursor=None):
