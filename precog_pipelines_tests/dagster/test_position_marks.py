@@ -12,7 +12,7 @@ import dagster as dg
 from click.testing import CliRunner
 
 from precog_pipelines.cli import precog
-from precog_pipelines.defs.trading.jobs import position_exit_job
+from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import position_exit_sensor
 from precog_pipelines.lib.trading.halts import halt_trading
 from precog_pipelines.lib.warehouse.server import connect
@@ -95,3 +95,38 @@ def test_positions_are_marked_while_a_halt_blocks_exits(warehouse_url, dagster_i
 
     assert held.run_requests == [] and held.skip_reason.skip_message.startswith("halted: exchange outage")
     assert _marks(warehouse_url) == [(position_key, D("0.45"), D("0.57"), D("-6.19"))]
+
+
+def test_marks_that_cannot_be_stored_raise_an_alert_and_the_exit_is_still_requested(warehouse_url, dagster_instance):
+    resources, position_key = paper_resources(warehouse_url), f.open_paper_position(warehouse_url)
+    with connect(warehouse_url) as conn:
+        # A fault in the warehouse itself, not in our code: every insert into position_marks fails.
+        conn.execute("CREATE FUNCTION refuse_marks() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN RAISE EXCEPTION 'disk full (injected)'; END $$")
+        conn.execute("CREATE TRIGGER refuse_marks BEFORE INSERT ON position_marks "
+                     "FOR EACH ROW EXECUTE FUNCTION refuse_marks()")
+        conn.commit()
+    f.requote(warehouse_url, yes_bid=D("0.4500"))
+
+    [request] = _tick(resources, dagster_instance).run_requests
+
+    assert request.run_key == f"exit:{position_key}:stop_loss"
+    assert _marks(warehouse_url) == []
+    with connect(warehouse_url) as conn:
+        assert conn.execute("SELECT severity, component, message FROM alerts").fetchall() == [
+            ("error", "position_exit_sensor", "position marks not recorded: RaiseException: disk full (injected)")]
+
+
+def test_a_settlement_reports_the_book_under_the_same_keys_as_an_exit(warehouse_url, dagster_instance):
+    resources = paper_resources(warehouse_url)
+    f.open_paper_position(warehouse_url)
+    f.requote(warehouse_url, status="determined", result="yes", settlement_value=D("1.0000"))
+
+    run = settlement_job.execute_in_process(run_config={"ops": {"settle_market_op": {"config": {"ticker": TICKER}}}},
+                                            resources=resources, instance=dagster_instance)
+
+    metadata = run.asset_materializations_for_node("settle_market_op")[0].metadata
+    assert BOOK_KEYS <= set(metadata)
+    assert (metadata["open_positions"].value, metadata["realized_pnl_to_date"].value,
+            metadata["settlement_realized_pnl"].value) == (0, 16.51, "16.510000")
+    assert "| settled | 1 |" in metadata["positions_by_status"].value

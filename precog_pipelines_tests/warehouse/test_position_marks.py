@@ -8,8 +8,10 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from click.testing import CliRunner
 from psycopg import errors
 
+from precog_pipelines.cli import precog
 from precog_pipelines.lib.trading.marks import Mark, book, open_positions, record_marks
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
@@ -127,3 +129,10 @@ def test_open_positions_shows_the_current_version_with_that_versions_latest_mark
 def test_the_schema_no_longer_promises_a_version_per_peak(db):
     comment = db.execute("SELECT obj_description('positions'::regclass)").fetchone()[0]
     assert "peak moved" not in comment and "position_marks" in comment
+
+
+def test_precog_positions_refuses_an_output_folder_that_does_not_exist_in_one_line(warehouse_url, tmp_path):
+    result = CliRunner().invoke(precog, ["positions", "--database-url", warehouse_url,
+                                         "--output", str(tmp_path / "missing" / "open.jsonl")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "does not exist" in result.output.splitlines()[-1]

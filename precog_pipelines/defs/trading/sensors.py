@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import psycopg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
 from precog_pipelines.core.sensor_ticks import sensor_failures
@@ -15,7 +16,7 @@ from precog_pipelines.lib import alerts
 from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
-from precog_pipelines.lib.trading.marks import record_marks
+from precog_pipelines.lib.trading.marks import Mark, record_marks
 from precog_pipelines.lib.trading.monitor import scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -120,9 +121,7 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
         conn.commit()
         scan = scan_open_positions(conn, now, after_id, POSITIONS_PER_TICK)
         # Marked even while exits are blocked: a halt is when people most want to know the book's value.
-        marked = record_marks(conn, scan.marks, now)
-        conn.commit()
-    context.log.info(f"{len(scan.marks)} open position(s) marked, {marked} mark(s) changed")
+        _record_marks(context, conn, scan.marks, now)
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
     if not state.exits_allowed:
@@ -152,6 +151,25 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
             f"{scan.scanned} open position(s) checked, no exit rule fired" if not scan.candidates else
             f"{len(scan.candidates)} exit(s) due, each failed {MAX_ATTEMPTS} times: see the failure alerts"),
     )
+
+
+def _record_marks(context: dg.SensorEvaluationContext, conn: psycopg.Connection, marks: list[Mark],
+                  now: datetime) -> None:
+    """Store the marks that changed. Marks only inform: a failure to store them raises an error
+    alert (alert_delivery_sensor tells the channels) and the tick goes on to request the exits."""
+    try:
+        marked = record_marks(conn, marks, now)
+        conn.commit()
+    except psycopg.Error as exc:
+        conn.rollback()
+        message = f"position marks not recorded: {type(exc).__name__}: {exc.diag.message_primary or str(exc).strip()}"
+        context.log.error(message)
+        alerts.raise_alert(conn, "error", "position_exit_sensor", message,
+                           alerts.fingerprint("position_exit_sensor", "marks", type(exc).__name__),
+                           {"open_positions": len(marks)})
+        conn.commit()
+        return
+    context.log.info(f"{len(marks)} open position(s) marked, {marked} mark(s) changed")
 
 
 def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
