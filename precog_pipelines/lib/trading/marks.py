@@ -34,9 +34,9 @@ SELECT s.position_key, s.position_id, s.mark_price, s.peak_price, s.unrealized_p
        IS DISTINCT FROM (s.position_id, s.mark_price, s.peak_price, s.unrealized_pnl)
 """
 
-OPEN_POSITION_COLUMNS = ("position_key", "ticker", "side", "quantity", "entry_price", "mark_price", "peak_price",
-                         "unrealized_pnl", "cost", "strategy", "strategy_version", "trading_mode", "opened_at",
-                         "age", "marked_at")
+OPEN_POSITION_COLUMNS = ("position_key", "position_id", "ticker", "side", "quantity", "entry_price", "entry_fee",
+                         "mark_price", "peak_price", "unrealized_pnl", "cost", "strategy", "strategy_version",
+                         "trading_mode", "opened_at", "age", "marked_at")
 
 
 @dataclass(frozen=True)
