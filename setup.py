@@ -58,6 +58,7 @@ setup(
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
         "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file
+        "tabulate>=0.9,<0.11",  # `precog positions` prints its table
     ],
     extras_require={
         # The container image installs it (deploy/Dockerfile): run pods under the Helm chart load an

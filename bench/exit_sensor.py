@@ -3,7 +3,8 @@
 Usage: python bench/exit_sensor.py [--positions 10000] [--ticks 5]
 
 Prints one JSON object: seconds per tick (each tick is the real sensor evaluated through
-Dagster's build_sensor_context against PostgreSQL) and the run requests it produced.
+Dagster's build_sensor_context against PostgreSQL), the run requests it produced, and the marks
+it stored (every position on the first tick, none after: the prices do not move).
 Target: under 1 second per tick (Dagster cancels a tick after 60).
 """
 
@@ -24,6 +25,8 @@ from _database import bench_database  # noqa: E402
 
 from precog_pipelines.defs.trading.sensors import position_exit_sensor  # noqa: E402
 from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
+from precog_pipelines.resources.sources import KalshiResource  # noqa: E402
+from precog_pipelines.resources.trading import TradingResource  # noqa: E402
 from precog_pipelines.resources.warehouse import WarehouseResource  # noqa: E402
 
 SETUP = """
@@ -44,7 +47,7 @@ INSERT INTO markets (ticker, event_ticker, market_type, status, yes_bid, yes_ask
 INSERT INTO positions (position_key, strategy_id, ticker, side, trading_mode, status, quantity, entry_price,
                        entry_fee, target_price, stop_loss_price, trailing_stop_distance, peak_price, opened_at,
                        row_start_ts)
-    SELECT 'bench-' || i, (SELECT id FROM strategies WHERE strategy_name = 'default_paper'),
+    SELECT 'bench-' || i, (SELECT max(id) FROM strategies WHERE strategy_name = 'default_paper'),
            'KXBENCH-' || i || '-A', 'yes', 'paper', 'open', 10, 0.55, 0.18, 0.75, 0.45, 0.10, 0.55,
            now() - interval '3 hours', now() - interval '3 hours'
     FROM generate_series(1, %(n)s) i;
@@ -62,17 +65,20 @@ def main() -> None:
             for statement in filter(str.strip, SETUP.split(";\n")):
                 conn.execute(statement, {"n": args.positions})
             conn.commit()
-        resources = {"warehouse": WarehouseResource(database_url=url)}
+        kalshi = KalshiResource()
+        resources = {"warehouse": WarehouseResource(database_url=url), "trading": TradingResource(kalshi=kalshi)}
         # The daemon evaluates ticks in a long-lived code server with its instance loaded;
         # build that once so the first timed tick does not pay for Dagster's imports.
         instance = dg.DagsterInstance.ephemeral()
-        timings, requests = [], 0
+        timings, requests, marks = [], 0, []
         for _ in range(args.ticks):
             with dg.build_sensor_context(resources=resources, instance=instance) as context:
                 started = time.perf_counter()
                 result = position_exit_sensor()(context)
                 timings.append(time.perf_counter() - started)
             requests = len(result.run_requests)
+            with connect(url) as conn:
+                marks.append(conn.execute("SELECT count(*) FROM position_marks").fetchone()[0] - sum(marks))
     print(json.dumps({
         "benchmark": "exit_sensor_tick",
         "open_positions": args.positions,
@@ -80,6 +86,8 @@ def main() -> None:
         "seconds_per_tick_median": round(statistics.median(timings), 3),
         "seconds_per_tick_max": round(max(timings), 3),
         "run_requests_per_tick": requests,
+        "seconds_first_tick": round(timings[0], 3),
+        "marks_stored_per_tick": marks,
         "target_seconds": 1.0,
     }, indent=2))
 

@@ -11,6 +11,7 @@ from precog_pipelines.cli.dev import dev, env
 from precog_pipelines.cli.elo import elo
 from precog_pipelines.cli.kalshi import kalshi
 from precog_pipelines.cli.model import model
+from precog_pipelines.cli.positions import positions
 from precog_pipelines.cli.sandbox import sandbox
 from precog_pipelines.cli.strategy import strategy
 from precog_pipelines.cli.trading import trading
@@ -37,6 +38,7 @@ precog.add_command(model)
 precog.add_command(backtest)
 precog.add_command(strategy)
 precog.add_command(trading)
+precog.add_command(positions)
 precog.add_command(alerts)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal as D
 
 import dagster as dg
@@ -18,7 +18,6 @@ from precog_pipelines.defs.trading.sensors import (
     position_exit_sensor,
 )
 from precog_pipelines.lib.trading.ledger import adjust_balance
-from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
@@ -28,11 +27,6 @@ from precog_pipelines_tests.support import factories as f
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 
 
-def now() -> datetime:
-    # Real time: the jobs book at the time they run, after everything the test set up.
-    return datetime.now(timezone.utc)
-
-
 @pytest.fixture
 def resources(warehouse_url):
     return paper_resources(warehouse_url)
@@ -40,18 +34,10 @@ def resources(warehouse_url):
 
 @pytest.fixture
 def position_key(warehouse_url):
-    with connect(warehouse_url) as conn:
-        key = f.paper_position(conn, now())
-        # Far from close, so only the price rules matter here.
-        revise_current(conn, "markets", {"ticker": TICKER}, {"close_time": now() + timedelta(days=30)}, now())
-        conn.commit()
-    return key
+    return f.open_paper_position(warehouse_url)
 
 
-def _quote(url: str, **changes) -> None:
-    with connect(url) as conn:
-        revise_current(conn, "markets", {"ticker": TICKER}, changes, now())
-        conn.commit()
+_quote = f.requote
 
 
 def _tick(sensor, resources, instance, cursor=None):
@@ -211,7 +197,7 @@ def materialization_fee(warehouse_url) -> D:
 def test_a_balance_that_left_the_ledger_fails_its_check_naming_both_amounts(warehouse_url, resources,
                                                                             position_key, dagster_instance):
     with connect(warehouse_url) as conn:
-        adjust_balance(conn, "kalshi:paper", D("0.01"), "trade", now())
+        adjust_balance(conn, "kalshi:paper", D("0.01"), "trade", datetime.now(timezone.utc))
         conn.commit()
     result = _materialize_balance(resources, dagster_instance)
     [failed] = [e for e in result.get_asset_check_evaluations() if e.check_name == "paper_balance_follows_the_ledger"]

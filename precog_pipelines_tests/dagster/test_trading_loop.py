@@ -1,6 +1,7 @@
 """The whole trading loop through Dagster, against the sandbox exchange and real PostgreSQL:
 markets open, edges appear, positions open, a stop loss exits one, another rides to the end,
-the game finishes, the market settles and the P&L is booked, once."""
+the game finishes, the market settles and the P&L is booked, once. On the way, the exit sensor
+marks the open positions at their bids, again only where a price moved."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from decimal import Decimal as D
 
 import dagster as dg
 import pytest
+from click.testing import CliRunner
 
+from precog_pipelines.cli import precog
 from precog_pipelines.defs.edges.assets import edges
 from precog_pipelines.defs.espn.assets import game_states
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
@@ -59,6 +62,11 @@ def _fall_through_stop(sandbox, position: dict) -> None:
                        yes_bid_size=D("500"), yes_ask_size=D("500"))
 
 
+def _mark_count(url: str) -> int:
+    with connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM position_marks").fetchone()[0]
+
+
 def _rows(conn, query: str, *params) -> list[dict]:
     from psycopg.rows import dict_row
 
@@ -70,7 +78,7 @@ def test_edge_to_position_to_exit_and_settlement(resources, dagster_instance, ra
     world = {g["event_ticker"]: g for g in sandbox.describe_world()["games"]}
 
     # Before any kickoff: markets open, edges appear, positions open (one per game).
-    _run(INGESTION + [edges, positions], resources, dagster_instance)
+    first = _run(INGESTION + [edges, positions], resources, dagster_instance)
     with connect(rated_warehouse_url) as conn:
         edge_count = conn.execute("SELECT count(*) FROM edges_current WHERE edge > 0").fetchone()[0]
         opened = _rows(conn, "SELECT p.*, t.event_ticker FROM positions_current p "
@@ -80,10 +88,31 @@ def test_edge_to_position_to_exit_and_settlement(resources, dagster_instance, ra
     assert len({p["event_ticker"] for p in opened}) == len(opened)
     stopped, riding = opened[0], opened[1]
 
+    # A run that opens nothing describes the book under the same keys as one that opened positions.
+    first_metadata = first.asset_materializations_for_node("positions")[0].metadata
+    again = _run([positions], resources, dagster_instance).asset_materializations_for_node("positions")[0].metadata
+    assert (first_metadata["opened"].value, again["opened"].value) == (len(opened), 0)
+    assert set(again) == set(first_metadata)
+    assert again["open_positions"].value == len(opened) and again["exposure"].value == float(
+        sum(p["quantity"] * p["entry_price"] + p["entry_fee"] for p in opened))
+
+    # The exit sensor marks every open position at its bid once, then only what the market moved.
+    marks = _tick(position_exit_sensor(), resources, dagster_instance)
+    assert marks.run_requests == [] and _mark_count(rated_warehouse_url) == len(opened)
+    _tick(position_exit_sensor(), resources, dagster_instance, marks.cursor)
+    assert _mark_count(rated_warehouse_url) == len(opened)
+    listed = CliRunner().invoke(precog, ["positions", "--database-url", rated_warehouse_url])
+    assert listed.exit_code == 0 and all(p["position_key"] in listed.output for p in opened)
+    assert "not marked yet" not in listed.output
+
     # The price falls through one position's stop: the exit sensor fires once, the job exits once.
     _fall_through_stop(sandbox, stopped)
     _run([kalshi_markets], resources, dagster_instance)
     tick = _tick(position_exit_sensor(), resources, dagster_instance)
+    assert _mark_count(rated_warehouse_url) == len(opened) + 1
+    with connect(rated_warehouse_url) as conn:
+        assert conn.execute("SELECT position_key, mark_price FROM position_marks ORDER BY id DESC LIMIT 1").fetchone() == (
+            stopped["position_key"], stopped["stop_loss_price"] - D("0.02"))
     [request] = tick.run_requests
     assert request.run_key == f"exit:{stopped['position_key']}:stop_loss"
     for _ in range(2):

@@ -161,3 +161,27 @@ def paper_position(conn: psycopg.Connection, at: datetime) -> str:
                                ledger.PAPER_ACCOUNT, at)
     conn.commit()
     return key
+
+
+def open_paper_position(url: str) -> str:
+    """:func:`paper_position` opened now (real time: the jobs book at the time they run), on a
+    market closing in 30 days so that only the price rules matter."""
+    from precog_pipelines.lib.warehouse.scd2_merge import revise_current
+    from precog_pipelines.lib.warehouse.server import connect
+
+    with connect(url) as conn:
+        key = paper_position(conn, datetime.now(timezone.utc))
+        revise_current(conn, "markets", {"ticker": "KXNFLGAME-26SEP13DALNYG-DAL"},
+                       {"close_time": datetime.now(timezone.utc) + timedelta(days=30)}, datetime.now(timezone.utc))
+        conn.commit()
+    return key
+
+
+def requote(url: str, **changes: Any) -> None:
+    """A new current version of the DAL market, now, with ``changes``."""
+    from precog_pipelines.lib.warehouse.scd2_merge import revise_current
+    from precog_pipelines.lib.warehouse.server import connect
+
+    with connect(url) as conn:
+        revise_current(conn, "markets", {"ticker": "KXNFLGAME-26SEP13DALNYG-DAL"}, changes, datetime.now(timezone.utc))
+        conn.commit()

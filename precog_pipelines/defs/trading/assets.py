@@ -7,6 +7,7 @@ from pydantic import Field
 
 from precog_pipelines.core.automation import UPSTREAM_CHECKED
 from precog_pipelines.core.metadata import markdown_table, plotted_amount
+from precog_pipelines.defs.trading.book_metadata import book_metadata
 from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
@@ -81,7 +82,12 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
     unless KALSHI_ENV=prod. Exits and settlements close positions later (position_exit_job,
     settlement_job). While trading is halted (`precog trading halt`, or a circuit breaker: order
     errors, stale market data under open positions...) it sends no order and says why in
-    `trading_state` and `skipped`; the `trading_is_not_halted` check warns with the reason."""
+    `trading_state` and `skipped`; the `trading_is_not_halted` check warns with the reason.
+    Every materialization of `positions` (this asset's, each exit's, each settlement's) ends with
+    the same picture of the trading mode's book after it: the open positions with their latest
+    mark (position_marks, written by position_exit_sensor), unrealized P&L and age, and
+    `open_positions`, `exposure`, `unrealized_pnl` and `realized_pnl_to_date` as numbers Dagster
+    plots over time; what the run itself did has its own keys (`opened`, `skipped`...)."""
     with warehouse.connection() as conn, trading.executor() as executor:
         # The stale-data breaker first: entries must not price off a book that stopped moving.
         trip_on_stale_market_data(conn, utc_now(), trading.halt_stale_market_minutes, actor="positions")
@@ -112,6 +118,7 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
         summary = strategy_summary(conn, strategy.id)
         by_model = positions_by_model(conn, strategy.id)
         state = trading_state(conn)
+        after_run = book_metadata(conn, trading.trading_mode)
     context.log.info(f"{strategy.name} v{strategy.version}: opened {len(report.opened)} position(s)")
     return dg.MaterializeResult(metadata={
         "strategy": f"{strategy.name} v{strategy.version}",
@@ -131,9 +138,7 @@ def positions(context: dg.AssetExecutionContext, config: PositionsConfig, wareho
                                        for name, unit in LIMIT_UNITS.items()]),
         "risk_refusals": markdown_table([{"limit": r.limit, "limit_value": r.limit_value, "would_be": r.would_be,
                                           "unit": r.unit} for r in report.refused]),
-        "open_positions": summary.open_positions,
-        "closed_positions": summary.closed_positions,
-        "realized_pnl": str(summary.realized_pnl),
+        **after_run,
         # A position records its edge, the edge its model version: which version opened what.
         "positions_by_model": markdown_table(by_model),
         "dagster/row_count": summary.open_positions + summary.closed_positions,

@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from precog_pipelines.defs.trading.book_metadata import book_metadata
 from precog_pipelines.lib.trading.exit_flow import ExitsHalted, exit_position
 from precog_pipelines.lib.trading.exits import RULE_PRIORITY
 from precog_pipelines.lib.trading.settlement import settle_market
@@ -44,11 +45,12 @@ def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig,
             )
         except ExitsHalted as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        after_run = book_metadata(conn, trading.trading_mode) if outcome.status == "exited" else {}
     context.log.info(f"{config.position_key}: {outcome.status} after {outcome.attempts} attempt(s)")
     if outcome.status == "exited":
         context.log_event(dg.AssetMaterialization(POSITIONS, description=f"exit of {config.position_key}", metadata={
             "position_key": config.position_key, "rule": config.rule, "attempts": outcome.attempts,
-            "fill_price": str(outcome.fill_price), "realized_pnl": str(outcome.realized_pnl),
+            "fill_price": str(outcome.fill_price), "exit_realized_pnl": str(outcome.realized_pnl), **after_run,
         }))
 
 
@@ -77,13 +79,14 @@ def settle_market_op(
     with warehouse.connection() as conn:
         result = settle_market(conn, config.ticker, trading.accounts, utc_now(), exchange_record)
         conn.commit()
+        after_run = book_metadata(conn, trading.trading_mode) if result.positions else {}
     context.log.info(f"{config.ticker}: settlement {'recorded' if result.recorded else 'already recorded'}, "
                      f"{len(result.positions)} position(s) closed")
     if result.positions:
         context.log_event(dg.AssetMaterialization(POSITIONS, description=f"settlement of {config.ticker}", metadata={
             "ticker": config.ticker, "result": result.market_result,
             "positions_settled": len(result.positions),
-            "realized_pnl": str(sum(pnl for _, pnl in result.positions)),
+            "settlement_realized_pnl": str(sum(pnl for _, pnl in result.positions)), **after_run,
         }))
 
 

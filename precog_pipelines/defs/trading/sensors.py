@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import psycopg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
 from precog_pipelines.core.sensor_ticks import sensor_failures
@@ -15,6 +16,7 @@ from precog_pipelines.lib import alerts
 from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
+from precog_pipelines.lib.trading.marks import Mark, record_marks
 from precog_pipelines.lib.trading.monitor import scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -110,17 +112,21 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     run while the rule still fires (up to MAX_ATTEMPTS runs). First, the stale-data circuit
     breaker: market data older than PRECOG_HALT_STALE_MARKET_MINUTES while positions are open
     halts trading. While halted the skip reason says `halted: <reason>`; exits are requested
-    unless the halt blocks them."""
+    unless the halt blocks them. Every evaluation, halted or not, appends to position_marks each
+    open position's mark (the bid of the side held), peak and unrealized P&L where they changed."""
     after_id = _cursor(context, "after_position_id")
     now = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
         state = trip_on_stale_market_data(conn, now, trading.halt_stale_market_minutes, actor="position_exit_sensor")
         conn.commit()
-        if not state.exits_allowed:
-            return dg.SensorResult(skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
         scan = scan_open_positions(conn, now, after_id, POSITIONS_PER_TICK)
+        # Marked even while exits are blocked: a halt is when people most want to know the book's value.
+        _record_marks(context, conn, scan.marks, now)
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
+    if not state.exits_allowed:
+        return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}),
+                               skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
     requests = []
     for candidate in scan.candidates:
         tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule}
@@ -145,6 +151,25 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
             f"{scan.scanned} open position(s) checked, no exit rule fired" if not scan.candidates else
             f"{len(scan.candidates)} exit(s) due, each failed {MAX_ATTEMPTS} times: see the failure alerts"),
     )
+
+
+def _record_marks(context: dg.SensorEvaluationContext, conn: psycopg.Connection, marks: list[Mark],
+                  now: datetime) -> None:
+    """Store the marks that changed. Marks only inform: a failure to store them raises an error
+    alert (alert_delivery_sensor tells the channels) and the tick goes on to request the exits."""
+    try:
+        marked = record_marks(conn, marks, now)
+        conn.commit()
+    except psycopg.Error as exc:
+        conn.rollback()
+        message = f"position marks not recorded: {type(exc).__name__}: {exc.diag.message_primary or str(exc).strip()}"
+        context.log.error(message)
+        alerts.raise_alert(conn, "error", "position_exit_sensor", message,
+                           alerts.fingerprint("position_exit_sensor", "marks", type(exc).__name__),
+                           {"open_positions": len(marks)})
+        conn.commit()
+        return
+    context.log.info(f"{len(marks)} open position(s) marked, {marked} mark(s) changed")
 
 
 def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,

@@ -1,9 +1,10 @@
-"""Realized profit and loss of a position, in dollars."""
+"""Realized and unrealized profit and loss of a position, in dollars."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from precog_pipelines.lib.trading.fees import taker_fee
 from precog_pipelines.lib.trading.money import ONE
 
 
@@ -31,3 +32,11 @@ def settlement_pnl(side: str, quantity: Decimal, entry_price: Decimal, entry_fee
     """Held to settlement: the payout (no fee at settlement) less what was paid."""
     return quantity * settlement_payout_per_contract(side, settlement_value) - entry_cost(
         quantity, entry_price, entry_fee)
+
+
+def unrealized_pnl(quantity: Decimal, entry_price: Decimal, entry_fee: Decimal, mark_price: Decimal,
+                   fee_multiplier: Decimal | None) -> Decimal:
+    """What selling the whole position now at its mark (the bid of the side held) would book:
+    :func:`exit_pnl` of a taker sale at the mark, so the entry fee paid and the taker fee the
+    sale would pay are both counted, and a paper exit filled at the mark realizes exactly this."""
+    return exit_pnl(quantity, entry_price, entry_fee, mark_price, taker_fee(quantity, mark_price, fee_multiplier))

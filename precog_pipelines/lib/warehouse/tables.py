@@ -77,5 +77,8 @@ RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
 # Every exit order, recorded before it is sent (lib/trading/order_recovery.py).
 EXIT_ORDERS = AppendOnlyTable("exit_orders")
 
+# Each open position's mark, peak and unrealized P&L when they change (lib/trading/marks.py).
+POSITION_MARKS = AppendOnlyTable("position_marks")
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
