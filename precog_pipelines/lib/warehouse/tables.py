@@ -77,5 +77,8 @@ RISK_TABLES = (ENTRY_ORDERS, RISK_REFUSALS)
 # Every exit order, recorded before it is sent (lib/trading/order_recovery.py).
 EXIT_ORDERS = AppendOnlyTable("exit_orders")
 
+# Kalshi candlesticks backfilled by day (lib/ingest/kalshi_store.py): each candle stored once.
+MARKET_CANDLES = AppendOnlyTable("market_candles")
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
