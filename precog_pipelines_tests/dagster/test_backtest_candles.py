@@ -5,7 +5,7 @@ enters at its side's ask in the candle alive at that moment and settles at the m
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -41,6 +41,11 @@ def test_a_backtest_replays_markets_known_only_from_candles(rated_warehouse_url,
     resources = sandbox_resources(url, sandbox, kalshi_key)
     assert dg.materialize([kalshi_series, kalshi_events], resources=resources, instance=dagster_instance).success
     _observe_games(resources, url, sandbox)  # before kickoff: the games are 'pre'
+    kickoffs = sorted({datetime.fromisoformat(g["kickoff"].replace("Z", "+00:00"))
+                       for g in sandbox.describe_world()["games"]})
+    for kickoff in kickoffs:  # each game seen under way right after it started: the model is pre-game
+        sandbox.set_time(kickoff + timedelta(minutes=1))
+        _observe_games(resources, url, sandbox)
     sandbox.set_time(SANDBOX_START + timedelta(hours=8))
     _observe_games(resources, url, sandbox)  # every game but the postponed one over
     assert dg.materialize([kalshi_candlesticks], resources=resources, instance=dagster_instance,
@@ -55,11 +60,12 @@ def test_a_backtest_replays_markets_known_only_from_candles(rated_warehouse_url,
         candle_markets = conn.execute("SELECT count(DISTINCT ticker) FROM market_candles").fetchone()[0]
         run_id, inputs = conn.execute("SELECT id, inputs FROM backtest_runs").fetchone()
         trades = conn.execute(
-            "SELECT ticker, side, entry_price, opened_at, exit_reason, exit_price, closed_at FROM backtest_trades "
-            "WHERE backtest_run_id = %s", (run_id,)).fetchall()
+            "SELECT t.ticker, t.side, t.entry_price, t.opened_at, t.exit_reason, t.exit_price, t.closed_at, g.kickoff_ts "
+            "FROM backtest_trades t JOIN games g ON g.id = t.game_id WHERE t.backtest_run_id = %s", (run_id,)).fetchall()
         assert inputs["markets"] == inputs["candle_markets"] == candle_markets == 12
         assert trades and inputs["still_open"] == 0
-        for ticker, side, entry_price, opened_at, exit_reason, exit_price, closed_at in trades:
+        for ticker, side, entry_price, opened_at, exit_reason, exit_price, closed_at, kickoff in trades:
+            assert opened_at < kickoff, ticker
             bid, ask, market_result, close_time = conn.execute(_CANDLE_AT, (ticker, opened_at)).fetchone()
             assert entry_price == (ask if side == "yes" else 1 - bid), ticker
             if exit_reason == "settlement":
