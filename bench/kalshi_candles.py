@@ -16,18 +16,23 @@ count and minimum seconds of an NFL Sunday at Basic tier (16 games, 20 requests 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from bench._database import bench_database
-from precog_pipelines.lib.ingest.kalshi_store import CANDLES_INGESTION, EVENTS_INGESTION, SERIES_INGESTION
-from precog_pipelines.lib.ingest.pipeline import ingest
-from precog_pipelines.lib.kalshi import TIERS, KalshiClient, KalshiSettings
-from precog_pipelines.lib.kalshi.candle_backfill import fetch_closed_market_candles
-from precog_pipelines.lib.kalshi.ratelimit import DEFAULT_COST
-from precog_pipelines.lib.warehouse.server import connect
-from precog_pipelines.sandbox.server import SandboxConfig, SandboxServer
-from precog_pipelines.sandbox.world import NFL_SERIES
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _database import bench_database  # noqa: E402
+
+from precog_pipelines.lib.ingest.kalshi_store import CANDLES_INGESTION, EVENTS_INGESTION, SERIES_INGESTION  # noqa: E402
+from precog_pipelines.lib.ingest.pipeline import ingest  # noqa: E402
+from precog_pipelines.lib.kalshi import TIERS, KalshiClient, KalshiSettings  # noqa: E402
+from precog_pipelines.lib.kalshi.candle_backfill import fetch_closed_market_candles  # noqa: E402
+from precog_pipelines.lib.kalshi.ratelimit import DEFAULT_COST  # noqa: E402
+from precog_pipelines.lib.warehouse.server import connect  # noqa: E402
+from precog_pipelines.sandbox.server import SandboxConfig, SandboxServer  # noqa: E402
+from precog_pipelines.sandbox.world import NFL_SERIES  # noqa: E402
 
 START = datetime(2025, 11, 9, 17, 0, tzinfo=UTC)
 NFL_SUNDAY_GAMES = 16
