@@ -100,3 +100,19 @@ def test_a_bad_candle_is_quarantined_with_its_field_and_value_while_the_rest_loa
     assert "yes_bid.close_dollars" in reason and "'1.5'" in reason
     assert payload["yes_bid.close_dollars"] == "1.5"
     assert _stored(db) == {k: v for k, v in expected.items() if k != bad_key}
+
+
+def test_a_range_of_days_backfills_in_one_run(resources, sandbox, dagster_instance, db):
+    """The backfill policy runs up to seven days per run: the asset reads the whole time window."""
+    expected = _sandbox_candles(sandbox, resources)
+
+    result = dg.materialize([kalshi_candlesticks], resources=resources, instance=dagster_instance,
+                            tags={"dagster/asset_partition_range_start": "2025-11-07",
+                                  "dagster/asset_partition_range_end": "2025-11-10"})
+
+    assert result.success
+    materializations = result.asset_materializations_for_node("kalshi_candlesticks")
+    assert sorted(m.partition for m in materializations) == ["2025-11-07", "2025-11-08", "2025-11-09", "2025-11-10"]
+    assert materializations[0].metadata["days"].value == "2025-11-07..2025-11-11 (end excluded)"
+    assert _stored(db) == expected  # the days around the Sunday closed no market
+    assert kalshi_candlesticks.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
