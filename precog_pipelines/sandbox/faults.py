@@ -28,7 +28,7 @@ from typing import Any
 BEFORE_KINDS = frozenset({"rate_limit", "server_error", "slow", "reset"})
 AFTER_KINDS = frozenset({"truncate", "invalid_json", "malform", "repeat_cursor"})
 KINDS = BEFORE_KINDS | AFTER_KINDS
-LIST_KEYS = ("markets", "events", "series", "settlements", "fills", "orders", "market_positions")
+LIST_KEYS = ("markets", "events", "series", "settlements", "fills", "orders", "market_positions", "candlesticks")
 OBJECT_KEYS = ("market", "event", "series", "order")
 
 

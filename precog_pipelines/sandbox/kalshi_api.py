@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from precog_pipelines.sandbox.candles import SAMPLE_MINUTES as CANDLE_PERIODS
+from precog_pipelines.sandbox.candles import market_candles
 from precog_pipelines.sandbox.exchange import ExchangeError, SandboxExchange
 from precog_pipelines.sandbox.kalshi_payloads import event_payload, market_payload, series_payload
 from precog_pipelines.sandbox.world import MarketState, SandboxWorld
@@ -227,6 +229,25 @@ def get_series(world: SandboxWorld, ticker: str | None) -> Response:
         return 200, {"series": [series_payload(world, t) for t in world.series_tickers()]}
     payload = series_payload(world, ticker)
     return (200, {"series": payload}) if payload else NOT_FOUND
+
+
+def get_candlesticks(world: SandboxWorld, series_ticker: str, ticker: str, query: dict[str, str],
+                     now: datetime) -> Response:
+    spec = world.market_spec(ticker)
+    if spec is None or spec.series_ticker != series_ticker:
+        return NOT_FOUND
+    bounds = {}
+    for param in ("start_ts", "end_ts", "period_interval"):
+        raw = query.get(param) or ""
+        if not raw.isdigit():
+            raise BadRequest(f"{param} is required and must be an integer")
+        bounds[param] = int(raw)
+    if bounds["period_interval"] not in CANDLE_PERIODS:
+        raise BadRequest("period_interval must be 1, 60 or 1440")
+    if bounds["start_ts"] > bounds["end_ts"]:
+        raise BadRequest("start_ts must not be after end_ts")
+    candles = market_candles(world, spec, bounds["period_interval"], bounds["start_ts"], bounds["end_ts"], now)
+    return 200, {"ticker": ticker, "candlesticks": candles}
 
 
 def exchange_status() -> Response:

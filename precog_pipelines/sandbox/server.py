@@ -276,6 +276,9 @@ class SandboxServer:
             return kalshi_api.get_series(world, None)
         if path == "/exchange/status":
             return kalshi_api.exchange_status()
+        candles = re.fullmatch(r"/series/([^/]+)/markets/([^/]+)/candlesticks", path)
+        if candles is not None:
+            return kalshi_api.get_candlesticks(world, *candles.groups(), query, now)
         match = re.fullmatch(r"/(markets|events|series)/([^/]+)", path)
         if match is None:
             return kalshi_api.NOT_FOUND

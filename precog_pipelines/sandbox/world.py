@@ -513,10 +513,10 @@ class SandboxWorld:
         elif status == "active" and override is not None:
             quotes = override
         else:
-            quotes = self._game_quotes(spec, game, now)
+            quotes = self.game_quotes(spec, game, now)
         day_ago = now - timedelta(days=1)
-        previous = self._game_quotes(spec, game, day_ago) if day_ago >= spec.open_time else EMPTY_BOOK
-        volume = self._game_volume(spec, game, now)
+        previous = self.game_quotes(spec, game, day_ago) if day_ago >= spec.open_time else EMPTY_BOOK
+        volume = self.game_volume(spec, game, now)
         created = spec.open_time - timedelta(minutes=3)
         transitions = [created, spec.open_time, end, game.determined_at, game.finalized_at]
         return MarketState(
@@ -525,7 +525,7 @@ class SandboxWorld:
             quotes=quotes,
             previous=previous,
             volume=volume,
-            volume_24h=volume - self._game_volume(spec, game, day_ago),
+            volume_24h=volume - self.game_volume(spec, game, day_ago),
             open_interest=(volume * Decimal("0.6")).to_integral_value(ROUND_FLOOR),
             result=("yes" if won else "no") if determined else "",
             settlement_value=(Decimal(1) if won else Decimal(0)) if determined else None,
@@ -547,7 +547,7 @@ class SandboxWorld:
             return "determined"
         return "finalized"
 
-    def _game_quotes(self, spec: MarketSpec, game: Game, now: datetime) -> Quotes:
+    def game_quotes(self, spec: MarketSpec, game: Game, now: datetime) -> Quotes:
         snapshot = game_snapshot(game, min(now, game.end - timedelta(seconds=1)) if game.end else now)
         p_home = home_win_probability(game, snapshot)
         probability = p_home if spec.team is game.home else 1.0 - p_home
@@ -570,7 +570,7 @@ class SandboxWorld:
             last_price=Decimal(last) * CENT,
         )
 
-    def _game_volume(self, spec: MarketSpec, game: Game, now: datetime) -> Decimal:
+    def game_volume(self, spec: MarketSpec, game: Game, now: datetime) -> Decimal:
         factor = 0.7 + 0.6 * unit(self.seed, spec.ticker, "volume")
         until = min(now, game.end) if game.end else now
         pregame_minutes = max(0.0, (min(until, game.kickoff) - spec.open_time).total_seconds() / 60)

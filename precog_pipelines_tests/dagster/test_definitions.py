@@ -106,8 +106,8 @@ def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch, variab
     assert str(refused.value) == message
 
 
-EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",
-                   "elo_ratings", "edges", "positions", "account_balance", "closing_lines", "model_evaluation",
+EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "kalshi_candlesticks", "game_states",
+                   "espn_season_games", "elo_ratings", "edges", "positions", "account_balance", "closing_lines", "model_evaluation",
                    "strategy_backtests"}
 
 

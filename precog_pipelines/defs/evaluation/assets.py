@@ -125,12 +125,13 @@ class BacktestConfig(dg.Config):
     seasons: str = Field(default=f"{FIRST_SEASON_WITH_LINES}-2025", description="FIRST-LAST seasons.")
     source: str = Field(default="lines", description="lines: the closing lines (entry at the market's "
                         "probability plus the half-spread, held to the result); warehouse: the recorded Kalshi "
-                        "market versions, through the live edge, opening, exit and settlement code.")
+                        "market versions (and, for markets never recorded, their backfilled candlesticks), "
+                        "through the live edge, opening, exit and settlement code.")
     half_spread: str = Field(default="0.01", description="Dollars added to the market's probability to buy "
                                                          "a side against the closing lines.")
 
 
-@dg.asset(deps=[closing_lines, dg.AssetDep("elo_ratings"), "kalshi_markets", "game_states"],
+@dg.asset(deps=[closing_lines, dg.AssetDep("elo_ratings"), "kalshi_markets", "kalshi_candlesticks", "game_states"],
           group_name="evaluation", kinds=KINDS, owners=OWNERS)
 def strategy_backtests(context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource,
                        elo_games: EloGameSourceResource) -> dg.MaterializeResult:
@@ -138,9 +139,10 @@ def strategy_backtests(context: dg.AssetExecutionContext, config: BacktestConfig
     strategy version (default: `default_paper`'s newest) would have done with a model version
     (default: each active one) over some seasons, replayed against the closing lines or the
     warehouse's recorded Kalshi markets through the live trading code, never writing the live
-    ledger. Each backtest records its inputs (strategy, model, seasons, source, prices, code
-    version) and its trades, wins, P&L, ROI on stake and maximum drawdown, in total and per
-    season; the UI shows those and the equity curve."""
+    ledger; a market the warehouse never recorded as versions is replayed from its backfilled
+    candlesticks (`market_candles`). Each backtest records its inputs (strategy, model, seasons,
+    source, prices, code version) and its trades, wins, P&L, ROI on stake and maximum drawdown,
+    in total and per season; the UI shows those and the equity curve."""
     source = elo_games.source()
     try:
         first, last = parse_season_range(config.seasons)

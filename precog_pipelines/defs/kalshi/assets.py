@@ -8,8 +8,15 @@ import dagster as dg
 
 from precog_pipelines.core.checks import ingestion_check_specs
 from precog_pipelines.core.ingestion import NOTHING_MERGED, NOTHING_UPSERTED, ingestion_result, written_metadata
-from precog_pipelines.lib.ingest.kalshi_store import EVENTS_INGESTION, MARKETS_INGESTION, SERIES_INGESTION
+from precog_pipelines.defs.kalshi.partitions import candle_days
+from precog_pipelines.lib.ingest.kalshi_store import (
+    CANDLES_INGESTION,
+    EVENTS_INGESTION,
+    MARKETS_INGESTION,
+    SERIES_INGESTION,
+)
 from precog_pipelines.lib.ingest.pipeline import Ingestion, ingest
+from precog_pipelines.lib.kalshi.candle_backfill import fetch_closed_market_candles
 from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -75,3 +82,33 @@ def kalshi_markets(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         preview=[{"ticker": m.ticker, "status": m.status, "yes_bid": m.yes_bid, "yes_ask": m.yes_ask,
                   "last_price": m.last_price, "result": m.result} for m in sorted(report.parsed, key=lambda m: m.ticker)],
     )
+
+
+@dg.asset(group_name="kalshi", kinds=KINDS, owners=OWNERS, pool="kalshi_api", deps=[kalshi_events],
+          partitions_def=candle_days, backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7),
+          check_specs=ingestion_check_specs("kalshi_candlesticks"))
+def kalshi_candlesticks(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        kalshi: KalshiResource) -> dg.MaterializeResult:
+    """Kalshi price history in `market_candles`, one partition per UTC day: the candlesticks of
+    every market of the configured series that closed that day, hourly over its last 14 days
+    and per minute from an hour before its game's expected start to its close (two requests per
+    market, through the shared rate limiter and retries). Quotes and trade prices in dollars,
+    volume and open interest per candle. Each candle is stored once (ticker, period, end): a
+    re-run of a day inserts nothing. A backfill runs up to a week of days per run. The warehouse
+    backtest replays these candles for markets it never saw as versions."""
+    window = context.partition_time_window
+    with kalshi.client() as client:
+        fetch = fetch_closed_market_candles(client, kalshi.series, window.start, window.end)
+    with warehouse.connection() as conn:
+        report = ingest(conn, CANDLES_INGESTION, fetch.records, datetime.now(timezone.utc), context.run.run_id)
+        stored = conn.execute("SELECT count(*) FROM market_candles").fetchone()[0]
+    result = ingestion_result(
+        "kalshi_candlesticks", report, row_count=stored,
+        written=written_metadata(report.load.written if report.load else NOTHING_UPSERTED),
+        preview=[{"ticker": c.ticker, "period": c.period_interval, "end": c.end_period_ts.isoformat(),
+                  "yes_bid": c.yes_bid_close, "yes_ask": c.yes_ask_close, "volume": c.volume}
+                 for c in report.parsed[:20]])
+    return dg.MaterializeResult(metadata={
+        **(result.metadata or {}), "days": f"{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d} (end excluded)",
+        "markets": len(fetch.markets), "unreadable_markets": len(fetch.unreadable_markets),
+        "requests": fetch.requests}, check_results=result.check_results)

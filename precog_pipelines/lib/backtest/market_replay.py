@@ -1,5 +1,6 @@
 """A strategy version replayed over the warehouse's recorded Kalshi market history, through
-the code that trades live.
+the code that trades live. Markets the warehouse never recorded as versions but has candlesticks
+of (``market_candles``) are replayed from those (:mod:`candle_paths`).
 
 The walk visits, in time order, every moment the recorded history changed for the markets of
 the chosen seasons (a market version or a game state starting) and every moment a time exit
@@ -26,6 +27,7 @@ from decimal import Decimal
 
 import psycopg
 
+from precog_pipelines.lib.backtest.candle_paths import CANDLE_VERSIONS, DEFAULT_QUOTE_SIZE, load_candle_versions
 from precog_pipelines.lib.backtest.point_in_time import isolate, release, set_as_of
 from precog_pipelines.lib.backtest.results import ClosedTrade
 from precog_pipelines.lib.elo.seasons import season_of
@@ -46,13 +48,17 @@ DEFAULT_STARTING_BALANCE = Decimal("1000")
 _EVERY_POSITION = 1_000_000
 _TICK = timedelta(microseconds=1)
 
-_MOMENTS = """
-SELECT row_start_ts FROM public.markets WHERE ticker = ANY(%(tickers)s)
+# The recorded versions and those the session derived from candles (candle_paths).
+_MARKET_HISTORY = f"""(SELECT ticker, row_start_ts, close_time FROM public.markets
+  UNION ALL SELECT ticker, row_start_ts, close_time FROM pg_temp.{CANDLE_VERSIONS})"""
+
+_MOMENTS = f"""
+SELECT row_start_ts FROM {_MARKET_HISTORY} m WHERE ticker = ANY(%(tickers)s)
 UNION
 SELECT s.row_start_ts FROM public.game_states s JOIN public.games g ON g.external_game_id = s.external_game_id
  WHERE g.league = %(league)s AND g.season BETWEEN %(first)s AND %(last)s
 UNION
-SELECT close_time - make_interval(mins => %(minutes)s) FROM public.markets
+SELECT close_time - make_interval(mins => %(minutes)s) FROM {_MARKET_HISTORY} m
  WHERE ticker = ANY(%(tickers)s) AND %(minutes)s IS NOT NULL
 ORDER BY 1
 """
@@ -82,6 +88,7 @@ SELECT p.ticker, p.side, p.quantity, p.entry_price, p.entry_fee, p.opened_at, p.
 class ReplaySettings:
     fee_basis_contracts: Decimal = Decimal(100)
     starting_balance: Decimal = DEFAULT_STARTING_BALANCE
+    candle_quote_size: Decimal = DEFAULT_QUOTE_SIZE  # contracts offered at a candle's quotes
 
 
 @dataclass
@@ -91,6 +98,7 @@ class ReplayOutcome:
     moments: int = 0
     unfilled_exits: int = 0
     markets: int = 0
+    candle_markets: int = 0  # of ``markets``, those replayed from candlesticks
 
 
 class BacktestClock:
@@ -123,11 +131,12 @@ def game_market_tickers(conn: psycopg.Connection, first_season: int, last_season
 
 def moments(conn: psycopg.Connection, tickers: Sequence[str], first_season: int, last_season: int,
             exit_minutes_before_close: int | None) -> list[datetime]:
-    """When the recorded history changed, and when time exits fell due before its end."""
+    """When the recorded history changed, and when time exits fell due before its end (the
+    session's candle versions, :func:`load_candle_versions`, count as recorded)."""
     found = [row[0] for row in conn.execute(_MOMENTS, {
         "tickers": list(tickers), "league": LEAGUE, "first": first_season, "last": last_season,
         "minutes": exit_minutes_before_close})]
-    recorded_end = conn.execute("SELECT max(row_start_ts) FROM public.markets WHERE ticker = ANY(%s)",
+    recorded_end = conn.execute(f"SELECT max(row_start_ts) FROM {_MARKET_HISTORY} m WHERE ticker = ANY(%s)",
                                 (list(tickers),)).fetchone()[0]
     # After the last recorded version the prices are unknown: nothing is simulated there.
     return [moment for moment in found if recorded_end is not None and moment <= recorded_end]
@@ -171,12 +180,13 @@ def replay_markets(database_url: str, strategy: Strategy, model: EloModel, first
     # A fresh session: no statement it ever ran can point at a live ledger table.
     with connect(database_url) as conn:
         tickers = game_market_tickers(conn, first_season, last_season)
+        outcome.candle_markets = load_candle_versions(conn, tickers, settings.candle_quote_size)
         walk = moments(conn, tickers, first_season, last_season, strategy.exit_rules.exit_minutes_before_close)
         outcome.markets, outcome.moments = len(tickers), len(walk)
         conn.commit()
         if not walk:
             return outcome
-        isolate(conn, walk[0] - _TICK, BACKTEST_ACCOUNT, settings.starting_balance)
+        isolate(conn, walk[0] - _TICK, BACKTEST_ACCOUNT, settings.starting_balance, extra_market_versions=CANDLE_VERSIONS)
         try:
             clock = BacktestClock()
             executor = PaperExecutor(clock)

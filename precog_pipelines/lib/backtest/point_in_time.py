@@ -72,8 +72,10 @@ def _shadow_ledger(conn: psycopg.Connection) -> None:
                 name=sql.Identifier(f"{table}_append_only"), t=sql.Identifier(table)))
 
 
-def _history_as_of(conn: psycopg.Connection, table: str) -> None:
-    """A view of ``table``'s versions started by the clock; the one alive then is current."""
+def _history_as_of(conn: psycopg.Connection, table: str, extra_versions: str | None = None) -> None:
+    """A view of ``table``'s versions started by the clock; the one alive then is current.
+    ``extra_versions``, a temporary table shaped like ``table``, adds versions the warehouse
+    never recorded (a replay's candle paths)."""
     columns = [row[0] for row in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
         "ORDER BY ordinal_position", (table,))]
@@ -87,18 +89,24 @@ def _history_as_of(conn: psycopg.Connection, table: str) -> None:
                           .format(as_of=_AS_OF))
         else:
             select.append(sql.SQL("v.{}").format(sql.Identifier(column)))
-    conn.execute(sql.SQL("CREATE TEMPORARY VIEW {t} AS SELECT {columns} FROM public.{t} v "
+    source = sql.SQL("public.{t}").format(t=sql.Identifier(table))
+    if extra_versions is not None:
+        source = sql.SQL("(SELECT * FROM public.{t} UNION ALL SELECT * FROM pg_temp.{extra})").format(
+            t=sql.Identifier(table), extra=sql.Identifier(extra_versions))
+    conn.execute(sql.SQL("CREATE TEMPORARY VIEW {t} AS SELECT {columns} FROM {source} v "
                          "WHERE v.row_start_ts <= {as_of}").format(
-        t=sql.Identifier(table), columns=sql.SQL(", ").join(select), as_of=_AS_OF))
+        t=sql.Identifier(table), columns=sql.SQL(", ").join(select), source=source, as_of=_AS_OF))
 
 
-def isolate(conn: psycopg.Connection, start: datetime, account: str, starting_balance: Decimal) -> None:
+def isolate(conn: psycopg.Connection, start: datetime, account: str, starting_balance: Decimal,
+            extra_market_versions: str | None = None) -> None:
     """Shadow the ledger and the histories for this session, seed the backtest's cash account
-    and set the clock to ``start``; commits."""
+    and set the clock to ``start``; commits. ``extra_market_versions`` names a temporary table
+    of market versions the history view adds to the recorded ones."""
     set_as_of(conn, start)
     _shadow_ledger(conn)
     for table in HISTORIES:
-        _history_as_of(conn, table)
+        _history_as_of(conn, table, extra_market_versions if table == "markets" else None)
     conn.execute(sql.SQL(
         "CREATE TEMPORARY VIEW elo_rating_history AS SELECT * FROM public.elo_rating_history "
         "WHERE game_date < ({as_of} AT TIME ZONE {zone})::date").format(as_of=_AS_OF, zone=sql.Literal(GAME_DAY_ZONE)))

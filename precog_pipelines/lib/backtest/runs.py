@@ -98,7 +98,8 @@ def run_backtest(database_url: str, source: GameSource, request: BacktestRequest
             replay = replay_markets(database_url, strategy, model, request.first_season, request.last_season,
                                     run_id or "backtest", ReplaySettings(fee_basis_contracts=request.lines.fee_basis_contracts))
             trades = replay.trades
-            details = {"markets": replay.markets, "moments": replay.moments, "still_open": replay.still_open,
+            details = {"markets": replay.markets, "candle_markets": replay.candle_markets,
+                       "moments": replay.moments, "still_open": replay.still_open,
                        "unfilled_exits": replay.unfilled_exits}
         seasons = by_season(trades, range(request.first_season, request.last_season + 1))
         record = BacktestRecord(

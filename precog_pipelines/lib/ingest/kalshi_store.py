@@ -19,10 +19,11 @@ from psycopg.types.json import Jsonb
 
 from precog_pipelines.lib.ingest.pipeline import Ingestion, LoadResult
 from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Reject, numeric_limits, text_problem
-from precog_pipelines.lib.kalshi import KalshiParseError, parse_event, parse_market, parse_series
-from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
+from precog_pipelines.lib.kalshi import KalshiParseError, parse_candle, parse_event, parse_market, parse_series
+from precog_pipelines.lib.kalshi.candles import contract_view
+from precog_pipelines.lib.warehouse.bulk import UpsertResult, column_list, copy_into_temp, upsert_staged
 from precog_pipelines.lib.warehouse.scd2_merge import merge_staged
-from precog_pipelines.lib.warehouse.tables import MARKETS
+from precog_pipelines.lib.warehouse.tables import MARKET_CANDLES, MARKETS
 
 SERIES_COLUMNS = (
     "ticker", "title", "category", "frequency", "tags", "fee_type", "fee_multiplier",
@@ -32,6 +33,13 @@ EVENT_COLUMNS = (
     "event_ticker", "series_ticker", "title", "sub_title", "mutually_exclusive",
     "collateral_return_type", "strike_date", "strike_period", "fee_type_override",
     "fee_multiplier_override", "last_updated_ts",
+)
+CANDLE_COLUMNS = (
+    "ticker", "period_interval", "end_period_ts",
+    "yes_bid_open", "yes_bid_low", "yes_bid_high", "yes_bid_close",
+    "yes_ask_open", "yes_ask_low", "yes_ask_high", "yes_ask_close",
+    "price_open", "price_low", "price_high", "price_close", "price_mean", "price_previous",
+    "volume", "open_interest", "market_close_time", "market_result",
 )
 _JSON_COLUMNS = {"settlement_sources"}
 _TICKER_COLUMNS = {"ticker", "event_ticker", "series_ticker"}
@@ -141,7 +149,30 @@ def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at:
     return LoadResult(written, rejects)
 
 
-# The three Kalshi sources, as the ingestion pipeline runs them (lib/ingest/pipeline.py).
+def insert_candles(conn: psycopg.Connection, candles: Sequence[Any]) -> LoadResult:
+    """Append the candles not stored yet (keyed by ticker, period and end of period): a day
+    backfilled twice stores each candle once. A candle's market is registered in market_tickers
+    on the way; one whose event is unknown is refused, naming the event."""
+    kept, rejects = _storable(conn, MARKET_CANDLES.name, candles, CANDLE_COLUMNS, "key")
+    known_events = {row[0] for row in conn.execute(
+        "SELECT event_ticker FROM events WHERE event_ticker = ANY(%s)", (sorted({c.event_ticker for c in kept}),))}
+    rejects += [Reject(c.key,
+                       f"event_ticker {c.event_ticker!r} is not in events; load it first", _payload(c, CANDLE_COLUMNS))
+                for c in kept if c.event_ticker not in known_events]
+    kept = [c for c in kept if c.event_ticker in known_events]
+    markets = sorted({(c.ticker, c.event_ticker) for c in kept})
+    conn.execute("INSERT INTO market_tickers (ticker, event_ticker) SELECT * FROM unnest(%s::text[], %s::text[]) "
+                 "ON CONFLICT (ticker) DO NOTHING", ([m[0] for m in markets], [m[1] for m in markets]))
+    staging = copy_into_temp(conn, MARKET_CANDLES.name, CANDLE_COLUMNS, (_row(c, CANDLE_COLUMNS) for c in kept))
+    inserted = conn.execute(sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        "ON CONFLICT (ticker, period_interval, end_period_ts) DO NOTHING").format(
+            table=sql.Identifier(MARKET_CANDLES.name), columns=column_list(CANDLE_COLUMNS),
+            staging=sql.Identifier(staging))).rowcount
+    return LoadResult(UpsertResult(staged=len(kept), inserted=inserted, updated=0), rejects)
+
+
+# The Kalshi sources, as the ingestion pipeline runs them (lib/ingest/pipeline.py).
 SERIES_INGESTION = Ingestion(
     platform="kalshi", entity="series", suite="kalshi_series", key_field="ticker", parse=parse_series,
     parse_errors=(KalshiParseError,), store=lambda conn, series, _observed_at: upsert_series(conn, series))
@@ -151,3 +182,7 @@ EVENTS_INGESTION = Ingestion(
 MARKETS_INGESTION = Ingestion(
     platform="kalshi", entity="market", suite="kalshi_markets", key_field="ticker", parse=parse_market,
     parse_errors=(KalshiParseError,), store=merge_markets)
+CANDLES_INGESTION = Ingestion(
+    platform="kalshi", entity="candle", suite="kalshi_candles", key_field="candle_key", parse=parse_candle,
+    parse_errors=(KalshiParseError,), store=lambda conn, candles, _observed_at: insert_candles(conn, candles),
+    contract_record=contract_view)

@@ -24,6 +24,7 @@ from precog_pipelines.lib.kalshi.errors import (
 from precog_pipelines.lib.kalshi.models import (
     Balance,
     CancelResponse,
+    Candle,
     Event,
     Fill,
     Market,
@@ -36,6 +37,7 @@ from precog_pipelines.lib.kalshi.models import (
 from precog_pipelines.lib.kalshi.parse import (
     parse_balance,
     parse_cancel_response,
+    parse_candle,
     parse_event,
     parse_fill,
     parse_market,
@@ -51,6 +53,7 @@ from precog_pipelines.lib.kalshi.settings import ENVIRONMENTS, KalshiSettings, k
 __all__ = [
     "Balance",
     "CancelResponse",
+    "Candle",
     "ClientStats",
     "ENVIRONMENTS",
     "Event",
@@ -81,6 +84,7 @@ __all__ = [
     "OrderResponse",
     "parse_balance",
     "parse_cancel_response",
+    "parse_candle",
     "parse_event",
     "parse_fill",
     "parse_market",

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import requests
 
 from precog_pipelines.lib.kalshi.auth import KalshiSigner
+from precog_pipelines.lib.kalshi.candles import CandleRequest
 from precog_pipelines.lib.kalshi.errors import (
     KalshiConflictError,
     KalshiInputError,
@@ -48,6 +49,7 @@ from precog_pipelines.lib.kalshi.models import (
     Settlement,
 )
 from precog_pipelines.lib.kalshi.parse import (
+    CANDLE_PERIODS,
     parse_balance,
     parse_cancel_response,
     parse_event,
@@ -210,6 +212,25 @@ class KalshiClient:
 
     def get_market(self, ticker: str) -> Market:
         return parse_market(self.get_market_payload(ticker))
+
+    def iter_closed_market_payloads(self, *, series_ticker: str, min_close_ts: int, max_close_ts: int) -> Iterator[Any]:
+        """Markets of a series whose ``close_time`` falls within the Unix-second bounds (both
+        included), settled ones too: the close filters need no status (KALSHI_API.md 3.1)."""
+        if min_close_ts > max_close_ts:
+            raise ValueError(f"min_close_ts {min_close_ts} is after max_close_ts {max_close_ts}")
+        params = _params(series_ticker=_ticker_filter("series_ticker", series_ticker), min_close_ts=min_close_ts,
+                         max_close_ts=max_close_ts, limit=MARKETS_PAGE_LIMIT)
+        return self._paginate("/markets", "markets", params)
+
+    def get_candlestick_payloads(self, request: CandleRequest) -> list:
+        """The raw candles of one market and window (not paginated: one call per window)."""
+        if request.period_interval not in CANDLE_PERIODS:
+            raise ValueError(f"period_interval must be one of {sorted(CANDLE_PERIODS)}, got {request.period_interval}")
+        path = (f"/series/{_ticker_segment('series_ticker', request.series_ticker)}"
+                f"/markets/{_ticker_segment('ticker', request.ticker)}/candlesticks")
+        body = self._request("GET", path, params={"start_ts": request.start_ts, "end_ts": request.end_ts,
+                                                  "period_interval": request.period_interval})
+        return self._list(body, "candlesticks", path)
 
     def get_exchange_status(self) -> dict:
         return self._request("GET", "/exchange/status")

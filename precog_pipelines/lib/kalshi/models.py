@@ -171,3 +171,38 @@ class MarketPosition:
     realized_pnl: Decimal
     fees_paid: Decimal
     last_updated_ts: datetime | None
+
+
+@dataclass(frozen=True)
+class Candle:
+    """One candlestick of one market (``GET /series/{s}/markets/{t}/candlesticks``), with what
+    Kalshi said about the market when it was fetched (close time, result). The ``price_*`` trade
+    prices are None for a period in which nothing traded."""
+
+    ticker: str
+    event_ticker: str
+    period_interval: int  # minutes: 1, 60 or 1440
+    end_period_ts: datetime
+    yes_bid_open: Decimal
+    yes_bid_low: Decimal
+    yes_bid_high: Decimal
+    yes_bid_close: Decimal
+    yes_ask_open: Decimal
+    yes_ask_low: Decimal
+    yes_ask_high: Decimal
+    yes_ask_close: Decimal
+    price_open: Decimal | None
+    price_low: Decimal | None
+    price_high: Decimal | None
+    price_close: Decimal | None
+    price_mean: Decimal | None
+    price_previous: Decimal | None
+    volume: Decimal
+    open_interest: Decimal
+    market_close_time: datetime
+    market_result: str
+
+    @property
+    def key(self) -> str:
+        """``TICKER/PERIOD/END`` (Unix seconds): the ``candle_key`` of its record."""
+        return f"{self.ticker}/{self.period_interval}/{int(self.end_period_ts.timestamp())}"

@@ -19,6 +19,7 @@ from precog_pipelines.lib.kalshi.errors import KalshiParseError
 from precog_pipelines.lib.kalshi.models import (
     Balance,
     CancelResponse,
+    Candle,
     Event,
     Fill,
     Market,
@@ -47,6 +48,7 @@ SETTLEMENT_RESULTS = frozenset({"yes", "no", "scalar", "void"})
 OUTCOME_SIDES = frozenset({"yes", "no"})
 BOOK_SIDES = frozenset({"bid", "ask"})
 ORDER_STATUSES = frozenset({"resting", "canceled", "executed"})
+CANDLE_PERIODS = frozenset({1, 60, 1440})  # period_interval, in minutes
 # The warehouse's CHECK on tickers (sql/0003_market_data.sql), the contract suite's pattern.
 TICKER_PATTERN = re.compile(WIRE_TICKER_PATTERN)
 
@@ -279,6 +281,33 @@ def parse_market(raw: Any) -> Market:
         settlement_ts=r.timestamp("settlement_ts"),
         can_close_early=r.boolean("can_close_early", required=False),
         updated_time=r.timestamp("updated_time"),
+    )
+
+
+def parse_candle(raw: Any) -> Candle:
+    """One candle record of :func:`precog_pipelines.lib.kalshi.candles.candle_record`: the wire
+    candle flattened (``yes_bid.close_dollars``, ...) beside its market's ticker, period, close
+    time and result. Quote prices are required; trade prices (``price.*``) may be null."""
+    r = _Reader("candle", raw, "candle_key")
+    period = r.integer("period_interval", required=True)
+    if period not in CANDLE_PERIODS:
+        raise r.fail("period_interval", period, f"is not one of {sorted(CANDLE_PERIODS)} minutes")
+    end = r.integer("end_period_ts", required=True)
+    if end <= 0:
+        raise r.fail("end_period_ts", end, "is not a positive Unix time in seconds")
+    return Candle(
+        ticker=r.ticker("ticker"),
+        event_ticker=r.ticker("event_ticker"),
+        period_interval=period,
+        end_period_ts=datetime.fromtimestamp(end, tz=UTC),
+        **{f"{side}_{point}": r.price(f"{side}.{point}_dollars")
+           for side in ("yes_bid", "yes_ask") for point in ("open", "low", "high", "close")},
+        **{f"price_{point}": r.price(f"price.{point}_dollars", required=False)
+           for point in ("open", "low", "high", "close", "mean", "previous")},
+        volume=r.count("volume_fp"),
+        open_interest=r.count("open_interest_fp"),
+        market_close_time=r.timestamp("market_close_time", required=True),
+        market_result=r.choice("market_result", MARKET_RESULTS),
     )
 
 

@@ -93,6 +93,28 @@ def _markets() -> list[Expect]:
     ]
 
 
+_CANDLE_QUOTES = tuple(f"{side}_{point}_dollars" for side in ("yes_bid", "yes_ask")
+                       for point in ("open", "low", "high", "close"))
+_CANDLE_TRADES = tuple(f"price_{point}_dollars" for point in ("open", "low", "high", "close", "mean", "previous"))
+_CANDLE_COUNTS = ("volume_fp", "open_interest_fp")
+
+
+def _candles() -> list[Expect]:
+    """Candle records (lib/kalshi/candles.py), nested fields flattened with ``_``; trade prices
+    may be null (nothing traded in the period), so only their format is checked."""
+    return [
+        *_required("candle_key", "ticker", "event_ticker", "period_interval", "end_period_ts", *_CANDLE_QUOTES,
+                   *_CANDLE_COUNTS),
+        Expect("unique", "candle_key"),
+        Expect("regex", "ticker", {"regex": TICKER_PATTERN}),
+        Expect("in_set", "period_interval", {"value_set": [1, 60, 1440]}),
+        Expect("in_set", "market_result", {"value_set": ["yes", "no", "scalar", ""]}),
+        *(Expect("of_type", column, {"type_": "str"}) for column in _CANDLE_QUOTES + _CANDLE_COUNTS),
+        *(Expect("regex", column, {"regex": DOLLAR_PRICE_PATTERN}) for column in _CANDLE_QUOTES + _CANDLE_TRADES),
+        *(Expect("regex", column, {"regex": COUNT_PATTERN}) for column in _CANDLE_COUNTS),
+    ]
+
+
 def _scoreboard_games() -> list[Expect]:
     return [
         *_required("id", "state", "completed", "home_team_id", "away_team_id", "home_score", "away_score"),
@@ -114,6 +136,7 @@ SUITES: dict[str, Callable[[], list[Expect]]] = {
     "kalshi_series": _series,
     "kalshi_events": _events,
     "kalshi_markets": _markets,
+    "kalshi_candles": _candles,
     "espn_scoreboard_games": _scoreboard_games,
 }
 

@@ -80,5 +80,8 @@ EXIT_ORDERS = AppendOnlyTable("exit_orders")
 # Each open position's mark, peak and unrealized P&L when they change (lib/trading/marks.py).
 POSITION_MARKS = AppendOnlyTable("position_marks")
 
+# Kalshi candlesticks backfilled by day (lib/ingest/kalshi_store.py): each candle stored once.
+MARKET_CANDLES = AppendOnlyTable("market_candles")
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
