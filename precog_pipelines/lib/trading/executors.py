@@ -21,8 +21,7 @@ from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.execution import ExitOrder, paper_sell_fill
 from precog_pipelines.lib.trading.fees import taker_fee
-from precog_pipelines.lib.trading.market_data import (fee_multiplier, held_side_bid, market_status,
-                                                      paper_sold_since_quote)
+from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status, paper_sold_since_quote
 from precog_pipelines.lib.trading.money import ONE, price
 
 
