@@ -177,3 +177,40 @@ def test_a_paper_exit_killed_at_each_point_is_booked_once(point, paper, rated_wa
         exits = conn.execute("SELECT count(*) FROM position_exits WHERE position_key = %s", (key,)).fetchone()[0]
     assert status == "closed" and exits == 1
     assert outcomes == (["filled"] if point == "after_store" else ["not_filled", "filled"])
+
+
+def test_a_live_exit_killed_after_a_partial_fill_books_the_part_and_sells_the_rest(live, rated_warehouse_url,
+                                                                                  dagster_instance, sandbox):
+    """Recovery of a partial fill (issue 13, item 3): the killed run's order sold 40% (the book had
+    no more); the rerun books that part from the exchange's record and sells the rest itself."""
+    assert dg.materialize([positions], resources=live, instance=dagster_instance).success
+    with connect(rated_warehouse_url) as conn:
+        key, ticker, side, held = conn.execute("SELECT position_key, ticker, side, quantity FROM positions_current "
+                                               "WHERE status = 'open' ORDER BY position_key LIMIT 1").fetchone()
+    part = (held * Decimal("0.4")).quantize(Decimal(1))
+    yes_bid = Decimal("0.50") if side == "yes" else Decimal("0.48")
+    thin = {"yes_bid_size": part, "yes_ask_size": "500"} if side == "yes" else {"yes_bid_size": "500",
+                                                                                 "yes_ask_size": part}
+    sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), resting_only=True, **thin)
+    run_config = {"ops": {"exit_position_op": {"config": {"position_key": key, "rule": "time_exit", "priority": 3}}}}
+
+    _killed_at("exit_after_send", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
+    sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), yes_bid_size="500",
+                       yes_ask_size="500")
+    assert position_exit_job.execute_in_process(run_config=run_config, resources=live,
+                                                instance=dagster_instance).success
+
+    state = exchange_and_ledger_agree(live, rated_warehouse_url)
+    with connect(rated_warehouse_url) as conn:
+        outcomes = conn.execute("SELECT outcome, filled_quantity FROM exit_attempts WHERE position_key = %s "
+                                "ORDER BY attempt_number", (key,)).fetchall()
+        exits = conn.execute("SELECT quantity, realized_pnl FROM position_exits WHERE position_key = %s ORDER BY id",
+                             (key,)).fetchall()
+        status, realized = conn.execute("SELECT status, realized_pnl FROM positions_current WHERE position_key = %s",
+                                        (key,)).fetchone()
+    assert outcomes == [("partially_filled", part), ("filled", held - part)]
+    assert [quantity for quantity, _ in exits] == [part, held - part]
+    assert status == "closed" and realized == sum(pnl for _, pnl in exits)
+    sells = [order for order in state["orders"] if order.ticker == ticker and order.client_order_id.startswith("exit-")]
+    assert sorted(order.fill_count for order in sells) == sorted([part, held - part])
+    assert ticker not in state["held"]

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.executors import PaperExecutor
 from precog_pipelines.lib.trading.exit_flow import exit_position
+from precog_pipelines.lib.trading.risk import realized_loss_today
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f
@@ -75,6 +76,11 @@ def test_a_thin_bid_sells_part_and_the_next_exit_sells_the_rest(warehouse_url, p
         {"status": "open", "quantity": D("40"), "entry_fee": D("0.69"), "realized_pnl": None},
         {"status": "open", "quantity": D("15"), "entry_fee": D("0.2588"), "realized_pnl": None}]
     assert _balance(warehouse_url) == SEED - ENTRY_COST + D("25") * D("0.46") - D("0.44")
+    # The daily loss limit counts the part sold at a loss although the position is still open.
+    [sold] = _rows(warehouse_url, "SELECT x.exited_at, p.strategy_id FROM position_exits x "
+                                  "JOIN positions p ON p.id = x.position_id")
+    with connect(warehouse_url) as conn:
+        assert realized_loss_today(conn, sold["strategy_id"], sold["exited_at"]) == D("3.6212")
 
     _quote(warehouse_url, "0.50", "100", minutes=2)
     second = _exit(warehouse_url, position_key, "run-2")

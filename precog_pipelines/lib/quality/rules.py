@@ -118,5 +118,22 @@ def every_position_market_exists(conn: psycopg.Connection) -> Violations:
                         "(SELECT 1 FROM markets m WHERE m.ticker = p.ticker)")
 
 
+def position_exits_add_up(conn: psycopg.Connection) -> Violations:
+    """A position's exit fills account for it: an open position holds what it bought less what
+    its exits sold, and a closed one sold all it bought, its realized P&L the sum of its exits."""
+    return _check(conn, """
+        SELECT p.position_key, p.status, p.quantity, first.quantity AS bought, x.sold, p.realized_pnl, x.realized
+          FROM positions p
+          JOIN LATERAL (SELECT f.quantity FROM positions f WHERE f.position_key = p.position_key
+                         ORDER BY f.id LIMIT 1) first ON true
+          LEFT JOIN (SELECT position_key, sum(quantity) AS sold, sum(realized_pnl) AS realized
+                       FROM position_exits GROUP BY position_key) x ON x.position_key = p.position_key
+         WHERE p.row_current_ind AND (
+               (p.status = 'open' AND p.quantity + coalesce(x.sold, 0) <> first.quantity)
+            OR (p.status = 'closed' AND (x.sold IS DISTINCT FROM p.quantity
+                                          OR x.realized IS DISTINCT FROM p.realized_pnl))
+            OR (p.status = 'settled' AND coalesce(x.sold, 0) >= p.quantity))""")
+
+
 def table_row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
