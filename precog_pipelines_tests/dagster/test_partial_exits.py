@@ -20,6 +20,7 @@ from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, k
 from precog_pipelines.defs.trading.assets import positions
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import market_settlement_sensor, position_exit_sensor
+from precog_pipelines.lib.quality.rules import position_exits_add_up
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
 from precog_pipelines_tests.conftest import sandbox_resources
@@ -121,6 +122,8 @@ def _sell_part_then_check(mode: str, resources, warehouse_url, sandbox, instance
     outcomes = [a["outcome"] for a in _rows(warehouse_url, "SELECT outcome FROM exit_attempts WHERE position_key = %s "
                                                            "ORDER BY attempt_number", key)]
     assert outcomes[0] == "partially_filled" and set(outcomes[1:]) == {"not_filled"}
+    with connect(warehouse_url) as conn:
+        assert position_exits_add_up(conn).passed
     if mode == "live":
         state = exchange_and_ledger_agree(resources, warehouse_url)
         assert abs(state["held"][position["ticker"]]) == rest
@@ -155,6 +158,8 @@ def test_an_exit_fills_40_percent_then_the_rest(mode, rated_warehouse_url, sandb
     assert closed["realized_pnl"] == sum(e["realized_pnl"] for e in exits)
     assert closed["realized_pnl"] == _position_pnl_from_trades(rated_warehouse_url, key)
     assert _exit_requests(resources, dagster_instance, key) == []
+    with connect(rated_warehouse_url) as conn:
+        assert position_exits_add_up(conn).passed
     if mode == "live":
         assert position["ticker"] not in exchange_and_ledger_agree(resources, rated_warehouse_url)["held"]
     else:
@@ -194,6 +199,8 @@ def test_the_settlement_closes_the_contracts_a_partial_exit_left(rated_warehouse
     [record] = exchange
     assert D(record["yes_count_fp"] if position["side"] == "yes" else record["no_count_fp"]) == rest
     assert ticker not in exchange_and_ledger_agree(resources, rated_warehouse_url)["held"]
+    with connect(rated_warehouse_url) as conn:
+        assert position_exits_add_up(conn).passed
 
 
 def _fee_share_of(warehouse_url: str, key: str) -> D:
