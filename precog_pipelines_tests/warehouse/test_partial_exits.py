@@ -4,7 +4,7 @@ the next exit (or the settlement) books the rest; the position's P&L is exact to
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -18,20 +18,10 @@ from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f
 from precog_pipelines_tests.support.factories import NOW
+from precog_pipelines_tests.support.paper_exits import TICKER, clock
 
-TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 SEED = D("1000")
 ENTRY_COST = D("40") * D("0.57") + D("0.69")
-
-
-def clock() -> datetime:
-    return datetime.now(timezone.utc) + timedelta(minutes=10)
-
-
-@pytest.fixture
-def position_key(warehouse_url):
-    with connect(warehouse_url) as conn:
-        return f.paper_position(conn, f.session_start())
 
 
 def _quote(url: str, yes_bid: str, size: str, minutes: int) -> None:
