@@ -202,6 +202,8 @@ class SandboxExchange:
             account.by_client_id[order.client_order_id] = order.order_id
             for price, quantity in plan:
                 self._fill(account, order, price, quantity, taker=True, now=now)
+            # A buy takes from the asks, a sell from the bids.
+            self.world.take_resting(spec.ticker, "ask" if side == "bid" else "bid", order.filled)
             if order.remaining > 0 and order.time_in_force != "good_till_canceled":
                 order.status, order.remaining = "canceled", Decimal(0)
             fees = order.taker_fees + order.maker_fees
@@ -239,7 +241,7 @@ class SandboxExchange:
         step = CENT if side == "bid" else -CENT
         minute = int(now.timestamp() // 60)
         levels = []
-        for depth in range(BOOK_DEPTH):
+        for depth in range(1 if quotes.resting_only else BOOK_DEPTH):
             price = top + step * depth
             if not CENT <= price <= 1 - CENT:
                 break

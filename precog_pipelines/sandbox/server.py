@@ -174,13 +174,17 @@ class SandboxServer:
         yes_bid_size: Decimal | str = "1000",
         yes_ask_size: Decimal | str = "1000",
         last_price: Decimal | str | None = None,
+        resting_only: bool = False,
     ) -> None:
-        """Pin an active market's quotes until :meth:`clear_quotes` (scripted price moves)."""
+        """Pin an active market's quotes until :meth:`clear_quotes` (scripted price moves).
+        ``resting_only``: the book is only these two quotes, and orders use their sizes up
+        (a bid of 40 sells 40 contracts once: how a test makes an exit fill in parts)."""
         bid, ask = Decimal(yes_bid), Decimal(yes_ask)
         if not Decimal("0") <= bid <= ask <= Decimal("1"):
             raise ValueError(f"quotes must satisfy 0 <= yes_bid <= yes_ask <= 1, got {bid} / {ask}")
         self.world.override_quotes(
-            ticker, Quotes(bid, ask, Decimal(yes_bid_size), Decimal(yes_ask_size), Decimal(last_price or ask))
+            ticker, Quotes(bid, ask, Decimal(yes_bid_size), Decimal(yes_ask_size), Decimal(last_price or ask),
+                           resting_only=bool(resting_only))
         )
 
     def clear_quotes(self, ticker: str | None = None) -> None:

@@ -313,6 +313,9 @@ class Quotes:
     yes_bid_size: Decimal
     yes_ask_size: Decimal
     last_price: Decimal
+    # Scripted books only: the book is exactly the top of each side (no deeper levels), and an
+    # order that takes from it consumes that size, as a resting order taken stays taken.
+    resting_only: bool = False
 
 
 EMPTY_BOOK = Quotes(Decimal("0.00"), Decimal("1.00"), Decimal(0), Decimal(0), Decimal("0.00"))
@@ -484,6 +487,17 @@ class SandboxWorld:
             raise KeyError(ticker)
         with self._overrides_lock:
             self._overrides[ticker] = quotes
+
+    def take_resting(self, ticker: str, book_side: str, quantity: Decimal) -> None:
+        """Consume ``quantity`` of a resting-only override's ``book_side`` ('bid' or 'ask') size."""
+        with self._overrides_lock:
+            quotes = self._overrides.get(ticker)
+            if quotes is None or not quotes.resting_only:
+                return
+            if book_side == "bid":
+                self._overrides[ticker] = replace(quotes, yes_bid_size=max(Decimal(0), quotes.yes_bid_size - quantity))
+            else:
+                self._overrides[ticker] = replace(quotes, yes_ask_size=max(Decimal(0), quotes.yes_ask_size - quantity))
 
     def clear_override(self, ticker: str | None = None) -> None:
         with self._overrides_lock:

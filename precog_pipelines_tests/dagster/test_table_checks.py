@@ -70,6 +70,23 @@ def position_history(db: psycopg.Connection) -> None:
     f.insert(db, "positions", {**_position_row(db, position), "status": "closed", "closed_at": NOW + H,
                                "exit_reason": "manual", "realized_pnl": Decimal("1"), "row_start_ts": NOW + H})
     f.trade(db, position)
+    _exit_fill(db, position, "exit-1", Decimal("10.00"), Decimal("1"))
+
+
+def _exit_fill(db: psycopg.Connection, position_id: int, order: str, quantity: Decimal, realized: Decimal) -> None:
+    trade_id = f.trade(db, position_id, purpose="exit", action="sell", book_side="ask", client_order_id=order,
+                       quantity=quantity, price=Decimal("0.6800"), fee=Decimal("0.1600"), executed_at=NOW + H)
+    f.insert(db, "position_exits", {"position_key": "pos-1", "position_id": position_id,
+                                    "ticker": "KXNFLGAME-26SEP13DALNYG-DAL", "exit_reason": "manual",
+                                    "quantity": quantity, "exit_price": Decimal("0.6800"), "fee": Decimal("0.1600"),
+                                    "realized_pnl": realized, "trade_id": trade_id, "attempts": 1,
+                                    "exited_at": NOW + H})
+
+
+def _second_exit_fill(db: psycopg.Connection) -> None:
+    """An exit row more than the closed position sold (two parts of 10 for 10 contracts)."""
+    position_id = db.execute("SELECT min(id) FROM positions").fetchone()[0]
+    _exit_fill(db, position_id, "exit-2", Decimal("10.00"), Decimal("1"))
 
 
 def _position_row(db: psycopg.Connection, position_id: int) -> dict:
@@ -185,6 +202,7 @@ CASES = [
     (position_history, trading_checks, "every_position_market_exists",
      _sql("ALTER TABLE markets DISABLE TRIGGER USER", "ALTER TABLE edges DROP CONSTRAINT edges_market_version_id_fkey",
           "DELETE FROM markets")),
+    (position_history, trading_checks, "position_exits_add_up", _second_exit_fill),
 ]
 BALANCE_CASES = [
     ("one_current_version_per_key", _second_current("account_balance", "account_balance_one_current_uq")),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -32,6 +31,7 @@ from precog_pipelines.lib.trading.kill_points import ENVIRONMENT_VARIABLE
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
 from precog_pipelines_tests.conftest import sandbox_resources
+from precog_pipelines_tests.support.ledger_agreement import exchange_and_ledger_agree, paper_ledger_is_whole
 
 pytestmark = pytest.mark.slow
 POINTS = ("before_send", "after_send", "after_store")
@@ -66,40 +66,6 @@ def _killed_at(point: str, run) -> None:
     assert process.exitcode == -signal.SIGKILL, f"the run was not killed at {point} (exit code {process.exitcode})"
 
 
-def _exchange_and_ledger_agree(live, warehouse_url) -> dict:
-    with live["kalshi"].client() as client:
-        orders = list(client.iter_orders())
-        fills = list(client.iter_fills())
-        held = {p.ticker: p.position for p in client.iter_positions() if p.position}
-    with connect(warehouse_url) as conn:
-        trades = {row[0]: row[1:] for row in conn.execute(
-            "SELECT client_order_id, quantity, external_order_id, purpose FROM trades")}
-        ledger_held: Counter = Counter()
-        for ticker, side, quantity in conn.execute(
-                "SELECT ticker, side, quantity FROM positions_current WHERE status = 'open' AND trading_mode = 'live'"):
-            ledger_held[ticker] += quantity if side == "yes" else -quantity
-        entry_outcomes = conn.execute(
-            "SELECT o.client_order_id, count(a.id) FROM entry_orders o LEFT JOIN entry_attempts a "
-            "ON a.client_order_id = o.client_order_id GROUP BY 1").fetchall()
-        exit_outcomes = conn.execute(
-            "SELECT o.client_order_id, count(a.id) FROM exit_orders o LEFT JOIN exit_attempts a "
-            "ON a.client_order_id = o.client_order_id GROUP BY 1").fetchall()
-        recorded = {row[0] for row in conn.execute(
-            "SELECT client_order_id FROM entry_orders UNION ALL SELECT client_order_id FROM exit_orders")}
-    sent = [order.client_order_id for order in orders]
-    assert len(sent) == len(set(sent)), f"a client order id reached the exchange twice: {sorted(sent)}"
-    assert set(sent) <= recorded, "an order reached the exchange without being recorded first"
-    filled = {order.client_order_id: order for order in orders if order.fill_count > 0}
-    assert set(filled) == set(trades), (sorted(filled), sorted(trades))
-    for client_order_id, order in filled.items():
-        quantity, external_order_id, _ = trades[client_order_id]
-        assert (quantity, external_order_id) == (order.fill_count, order.order_id), client_order_id
-    assert sum(fill.count for fill in fills) == sum(order.fill_count for order in orders)
-    assert held == {ticker: quantity for ticker, quantity in ledger_held.items() if quantity}, (held, ledger_held)
-    assert all(count == 1 for _, count in entry_outcomes + exit_outcomes), (entry_outcomes, exit_outcomes)
-    return {"orders": orders, "trades": trades, "held": held}
-
-
 @pytest.mark.parametrize("point", POINTS)
 def test_a_live_entry_killed_at_each_point_is_booked_once(point, live, rated_warehouse_url, dagster_instance):
     _killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=live))
@@ -110,7 +76,7 @@ def test_a_live_entry_killed_at_each_point_is_booked_once(point, live, rated_war
 
     assert dg.materialize([positions], resources=live, instance=dagster_instance).success
 
-    state = _exchange_and_ledger_agree(live, rated_warehouse_url)
+    state = exchange_and_ledger_agree(live, rated_warehouse_url)
     with connect(rated_warehouse_url) as conn:
         outcome = conn.execute("SELECT outcome FROM entry_attempts WHERE client_order_id = %s", (killed,)).fetchall()
         opened = conn.execute("SELECT count(*) FROM positions WHERE row_current_ind AND status = 'open'").fetchone()[0]
@@ -140,7 +106,7 @@ def test_a_live_exit_killed_at_each_point_is_booked_once(point, live, rated_ware
     assert position_exit_job.execute_in_process(run_config=run_config, resources=live,
                                                 instance=dagster_instance).success
 
-    state = _exchange_and_ledger_agree(live, rated_warehouse_url)
+    state = exchange_and_ledger_agree(live, rated_warehouse_url)
     with connect(rated_warehouse_url) as conn:
         status = conn.execute("SELECT status FROM positions_current WHERE position_key = %s", (key,)).fetchone()[0]
         exit_orders = [row[0] for row in conn.execute(
@@ -171,30 +137,6 @@ def paper(rated_warehouse_url, sandbox, kalshi_key, dagster_instance):
     return resources
 
 
-def _paper_ledger_is_whole(warehouse_url) -> None:
-    """A paper order has no exchange: every recorded order has exactly one outcome, each trade is
-    one order's, and the paper cash is the seed minus what entries cost plus what exits paid."""
-    with connect(warehouse_url) as conn:
-        outcomes = conn.execute(
-            "SELECT o.client_order_id, count(a.id) FROM entry_orders o LEFT JOIN entry_attempts a "
-            "ON a.client_order_id = o.client_order_id GROUP BY 1 UNION ALL "
-            "SELECT o.client_order_id, count(a.id) FROM exit_orders o LEFT JOIN exit_attempts a "
-            "ON a.client_order_id = o.client_order_id GROUP BY 1").fetchall()
-        filled = {row[0] for row in conn.execute(
-            "SELECT client_order_id FROM entry_attempts WHERE outcome = 'filled' UNION ALL "
-            "SELECT client_order_id FROM exit_attempts WHERE outcome = 'filled'")}
-        trades = [row[0] for row in conn.execute("SELECT client_order_id FROM trades")]
-        seed, now = conn.execute(
-            "SELECT (SELECT balance FROM account_balance WHERE account_key = 'kalshi:paper' ORDER BY id LIMIT 1), "
-            "(SELECT balance FROM account_balance_current WHERE account_key = 'kalshi:paper')").fetchone()
-        flows = conn.execute(
-            "SELECT coalesce(sum(CASE WHEN purpose = 'entry' THEN -(quantity * price + fee) "
-            "ELSE quantity * price - fee END), 0) FROM trades").fetchone()[0]
-    assert outcomes and all(count == 1 for _, count in outcomes), outcomes
-    assert sorted(trades) == sorted(filled) and len(trades) == len(set(trades))
-    assert now == seed + flows
-
-
 @pytest.mark.parametrize("point", POINTS)
 def test_a_paper_entry_killed_at_each_point_is_booked_once(point, paper, rated_warehouse_url, dagster_instance):
     _killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=paper))
@@ -203,7 +145,7 @@ def test_a_paper_entry_killed_at_each_point_is_booked_once(point, paper, rated_w
 
     assert dg.materialize([positions], resources=paper, instance=dagster_instance).success
 
-    _paper_ledger_is_whole(rated_warehouse_url)
+    paper_ledger_is_whole(rated_warehouse_url)
     with connect(rated_warehouse_url) as conn:
         outcome = conn.execute("SELECT outcome FROM entry_attempts WHERE client_order_id = %s", (killed,)).fetchall()
     # A paper fill lost with its process never happened: booked unfilled, and not ordered again.
@@ -227,7 +169,7 @@ def test_a_paper_exit_killed_at_each_point_is_booked_once(point, paper, rated_wa
     assert position_exit_job.execute_in_process(run_config=run_config, resources=paper,
                                                 instance=dagster_instance).success
 
-    _paper_ledger_is_whole(rated_warehouse_url)
+    paper_ledger_is_whole(rated_warehouse_url)
     with connect(rated_warehouse_url) as conn:
         status = conn.execute("SELECT status FROM positions_current WHERE position_key = %s", (key,)).fetchone()[0]
         outcomes = [row[0] for row in conn.execute(
@@ -235,3 +177,40 @@ def test_a_paper_exit_killed_at_each_point_is_booked_once(point, paper, rated_wa
         exits = conn.execute("SELECT count(*) FROM position_exits WHERE position_key = %s", (key,)).fetchone()[0]
     assert status == "closed" and exits == 1
     assert outcomes == (["filled"] if point == "after_store" else ["not_filled", "filled"])
+
+
+def test_a_live_exit_killed_after_a_partial_fill_books_the_part_and_sells_the_rest(live, rated_warehouse_url,
+                                                                                  dagster_instance, sandbox):
+    """Recovery of a partial fill (issue 13, item 3): the killed run's order sold 40% (the book had
+    no more); the rerun books that part from the exchange's record and sells the rest itself."""
+    assert dg.materialize([positions], resources=live, instance=dagster_instance).success
+    with connect(rated_warehouse_url) as conn:
+        key, ticker, side, held = conn.execute("SELECT position_key, ticker, side, quantity FROM positions_current "
+                                               "WHERE status = 'open' ORDER BY position_key LIMIT 1").fetchone()
+    part = (held * Decimal("0.4")).quantize(Decimal(1))
+    yes_bid = Decimal("0.50") if side == "yes" else Decimal("0.48")
+    thin = {"yes_bid_size": part, "yes_ask_size": "500"} if side == "yes" else {"yes_bid_size": "500",
+                                                                                 "yes_ask_size": part}
+    sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), resting_only=True, **thin)
+    run_config = {"ops": {"exit_position_op": {"config": {"position_key": key, "rule": "time_exit", "priority": 3}}}}
+
+    _killed_at("exit_after_send", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
+    sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), yes_bid_size="500",
+                       yes_ask_size="500")
+    assert position_exit_job.execute_in_process(run_config=run_config, resources=live,
+                                                instance=dagster_instance).success
+
+    state = exchange_and_ledger_agree(live, rated_warehouse_url)
+    with connect(rated_warehouse_url) as conn:
+        outcomes = conn.execute("SELECT outcome, filled_quantity FROM exit_attempts WHERE position_key = %s "
+                                "ORDER BY attempt_number", (key,)).fetchall()
+        exits = conn.execute("SELECT quantity, realized_pnl FROM position_exits WHERE position_key = %s ORDER BY id",
+                             (key,)).fetchall()
+        status, realized = conn.execute("SELECT status, realized_pnl FROM positions_current WHERE position_key = %s",
+                                        (key,)).fetchone()
+    assert outcomes == [("partially_filled", part), ("filled", held - part)]
+    assert [quantity for quantity, _ in exits] == [part, held - part]
+    assert status == "closed" and realized == sum(pnl for _, pnl in exits)
+    sells = [order for order in state["orders"] if order.ticker == ticker and order.client_order_id.startswith("exit-")]
+    assert sorted(order.fill_count for order in sells) == sorted([part, held - part])
+    assert ticker not in state["held"]

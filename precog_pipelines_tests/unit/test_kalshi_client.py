@@ -421,3 +421,25 @@ def test_key_file_problems_are_one_clear_error_naming_the_path_only(tmp_path):
         message = str(caught.value)
         assert message.startswith(f"Kalshi private key file {path} (KALSHI_PRIVATE_KEY_PATH)") and reason in message
         assert "TOP-SECRET" not in message and caught.value.__cause__ is None
+
+
+def test_a_resting_only_book_set_over_http_fills_its_size_once(sandbox, kalshi_client):
+    """How tests make an exit fill in parts: a bid of 40 pinned with ``resting_only`` through the
+    admin API is all the book holds, and selling into it uses it up."""
+    ticker = _active_market(sandbox, kalshi_client)
+    sandbox.set_quotes(ticker, yes_bid="0.40", yes_ask="0.42", yes_ask_size="500")
+    kalshi_client.create_order(ticker=ticker, side="bid", count=100, price=Decimal("0.42"),
+                               time_in_force="immediate_or_cancel")
+    pinned = requests.post(f"{sandbox.base_url}/_sandbox/markets/{ticker}/quotes", timeout=5, json={
+        "yes_bid": "0.40", "yes_ask": "0.42", "yes_bid_size": "40", "resting_only": True})
+
+    first = kalshi_client.create_order(ticker=ticker, side="ask", count=100, price=Decimal("0.01"),
+                                       time_in_force="immediate_or_cancel")
+    second = kalshi_client.create_order(ticker=ticker, side="ask", count=60, price=Decimal("0.01"),
+                                        time_in_force="immediate_or_cancel")
+
+    assert pinned.status_code == 200
+    assert (first.fill_count, first.average_fill_price) == (40, Decimal("0.40"))  # no deeper levels
+    assert second.fill_count == 0 and kalshi_client.get_market(ticker).yes_bid_size == 0
+    [position] = kalshi_client.iter_positions()
+    assert position.position == 60

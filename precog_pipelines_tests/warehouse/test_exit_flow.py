@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -14,18 +14,7 @@ from precog_pipelines.lib.trading.exit_flow import ExitNotFilled, exit_position
 from precog_pipelines.lib.warehouse.scd2_merge import revise_current
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support import factories as f
-
-TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
-
-
-def clock() -> datetime:
-    return datetime.now(timezone.utc) + timedelta(minutes=10)
-
-
-@pytest.fixture
-def position_key(warehouse_url):
-    with connect(warehouse_url) as conn:
-        return f.paper_position(conn, f.session_start())
+from precog_pipelines_tests.support.paper_exits import TICKER, clock
 
 
 def _set_bid(url: str, yes_bid: str, size: str) -> None:

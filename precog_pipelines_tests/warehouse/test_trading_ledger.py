@@ -100,9 +100,9 @@ def test_exit_books_trade_exit_row_closed_version_and_cash(opened):
         position = ledger.lock_open_position(conn, key)
         attempt = ledger.record_exit_attempt(conn, position, "stop_loss", "limit", D("0.46"), "filled",
                                              _fill("0.46", fee="0.70", order="x-1", minutes=5), None, "run-1")
-        realized = ledger.close_position_on_exit(conn, position, "stop_loss", _fill("0.46", fee="0.70",
-                                                 order="x-1", minutes=5), attempt, ledger.PAPER_ACCOUNT,
-                                                 at(minutes=5))
+        realized = ledger.book_exit_fill(conn, position, "stop_loss", _fill("0.46", fee="0.70", order="x-1",
+                                                                            minutes=5), attempt,
+                                         ledger.PAPER_ACCOUNT, at(minutes=5)).position_realized_pnl
         conn.commit()
 
         assert realized == D("40") * D("0.46") - D("0.70") - (D("40") * D("0.57") + D("0.69"))
@@ -146,8 +146,7 @@ def test_racing_exit_and_settlement_book_the_position_once(opened):
             position = ledger.lock_open_position(conn, key)
             if position is not None:
                 fill = _fill("0.46", fee="0.70", order="x-1", minutes=5)
-                ledger.close_position_on_exit(conn, position, "stop_loss", fill, 1, ledger.PAPER_ACCOUNT,
-                                              at(minutes=5))
+                ledger.book_exit_fill(conn, position, "stop_loss", fill, 1, ledger.PAPER_ACCOUNT, at(minutes=5))
             outcomes["exit"] = position is not None
             conn.commit()
 

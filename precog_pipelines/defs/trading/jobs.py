@@ -24,7 +24,10 @@ class ExitPositionConfig(dg.Config):
 def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig, warehouse: WarehouseResource,
                      trading: TradingResource) -> None:
     """Sell one open position: a limit at the bid, then a tick lower each retry, then a market
-    order; every attempt is logged in exit_attempts and a fill is booked once. A halt that
+    order; every attempt is logged in exit_attempts and a fill is booked once. A fill of part of
+    the position books those contracts and the walk goes on for the rest; contracts still left
+    when it ends keep the position open (the run succeeds, reporting a partial exit) and the exit
+    sensor requests the rest while the rule fires. A halt that
     blocks exits (`precog trading halt --block-exits`) fails the run before any order; the exit
     sensor asks again after the resume while the rule still fires."""
     if config.rule not in RULE_PRIORITY:
@@ -45,13 +48,17 @@ def exit_position_op(context: dg.OpExecutionContext, config: ExitPositionConfig,
             )
         except ExitsHalted as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        after_run = book_metadata(conn, trading.trading_mode) if outcome.status == "exited" else {}
+        after_run = book_metadata(conn, trading.trading_mode) if outcome.status in ("exited", "partially_exited") else {}
     context.log.info(f"{config.position_key}: {outcome.status} after {outcome.attempts} attempt(s)")
-    if outcome.status == "exited":
-        context.log_event(dg.AssetMaterialization(POSITIONS, description=f"exit of {config.position_key}", metadata={
+    if outcome.status in ("exited", "partially_exited"):
+        partly = "partial " if outcome.status == "partially_exited" else ""
+        metadata = {
             "position_key": config.position_key, "rule": config.rule, "attempts": outcome.attempts,
+            "status": outcome.status, "contracts_sold": str(outcome.sold), "contracts_left": str(outcome.remaining),
             "fill_price": str(outcome.fill_price), "exit_realized_pnl": str(outcome.realized_pnl), **after_run,
-        }))
+        }
+        context.log_event(dg.AssetMaterialization(POSITIONS, description=f"{partly}exit of {config.position_key}",
+                                                  metadata=metadata))
 
 
 @dg.job(tags={"precog/component": "trading"})
@@ -70,7 +77,8 @@ def settle_market_op(
     trading: TradingResource,
 ) -> None:
     """Record the market's settlement once and close every open position on it with its realized
-    P&L, paying the settlement value into the position's account. In live mode the exchange's
+    P&L (a partly exited position settles the contracts it still holds; its P&L adds its exit
+    fills), paying the settlement value into the position's account. In live mode the exchange's
     settlement record (GET /portfolio/settlements) is stored as the raw response."""
     exchange_record = None
     if trading.is_live:

@@ -5,6 +5,7 @@ production, running under `precog dev`), in this module's definitions function."
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import dagster as dg
 import psycopg
@@ -17,7 +18,7 @@ from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.marks import Mark, record_marks
-from precog_pipelines.lib.trading.monitor import scan_open_positions
+from precog_pipelines.lib.trading.monitor import ExitCandidate, scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
@@ -56,6 +57,20 @@ def attempt_run_key(context: dg.SensorEvaluationContext, job: dg.JobDefinition, 
     if failures >= MAX_ATTEMPTS:
         return None
     return base if failures == 0 else f"{base}#{failures + 1}"
+
+
+def contracts(quantity: Decimal) -> str:
+    """A contract count as the run key and tags show it: 100, 60, 12.5."""
+    return f"{quantity.normalize():f}"
+
+
+def exit_run_key(candidate: ExitCandidate) -> str:
+    """``exit:<position>:<rule>`` for a position no exit sold from yet; after a partial exit the
+    remaining contracts are part of the key (``exit:<position>:<rule>:60left``): the run that sold
+    the first part succeeded and spent its key, and the rest is new work for a new run. The
+    remainder only shrinks, so no key comes back."""
+    base = f"exit:{candidate.position_key}:{candidate.signal.rule}"
+    return base if not candidate.partly_exited else f"{base}:{contracts(candidate.quantity)}left"
 
 
 def position_exit_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
@@ -109,7 +124,8 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     """Every 30 seconds, check each open position against the latest market prices (stop loss,
     profit target, trailing stop from the peak bid since entry, time exit before close) and
     request position_exit_job once per position and rule that fires, and again after each failed
-    run while the rule still fires (up to MAX_ATTEMPTS runs). First, the stale-data circuit
+    run while the rule still fires (up to MAX_ATTEMPTS runs); after a partial exit, once more
+    for the contracts left (run key `exit:<position>:<rule>:<N>left`). First, the stale-data circuit
     breaker: market data older than PRECOG_HALT_STALE_MARKET_MINUTES while positions are open
     halts trading. While halted the skip reason says `halted: <reason>`; exits are requested
     unless the halt blocks them. Every evaluation, halted or not, appends to position_marks each
@@ -129,9 +145,9 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
                                skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
     requests = []
     for candidate in scan.candidates:
-        tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule}
-        run_key = attempt_run_key(context, position_exit_job, f"exit:{candidate.position_key}:{candidate.signal.rule}",
-                                  tags)
+        tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule,
+                "precog/exit_quantity": contracts(candidate.quantity)}
+        run_key = attempt_run_key(context, position_exit_job, exit_run_key(candidate), tags)
         if run_key is None:
             continue
         requests.append(dg.RunRequest(

@@ -78,7 +78,9 @@ SELECT p.ticker, p.side, p.quantity, p.entry_price, p.entry_fee, p.opened_at, p.
   FROM positions p
   JOIN edges e ON e.id = p.edge_id
   JOIN games g ON g.id = e.game_id
-  LEFT JOIN position_exits x ON x.position_key = p.position_key
+  -- A partial exit leaves several exit rows: the trade's exit fee is all of them.
+  LEFT JOIN (SELECT position_key, sum(fee) AS fee FROM position_exits GROUP BY position_key) x
+         ON x.position_key = p.position_key
  WHERE p.row_current_ind
  ORDER BY p.closed_at NULLS LAST, p.opened_at, p.position_key
 """

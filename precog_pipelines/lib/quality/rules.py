@@ -120,7 +120,8 @@ def every_position_market_exists(conn: psycopg.Connection) -> Violations:
 
 def paper_balance_follows_the_ledger(conn: psycopg.Connection) -> Violations:
     """The paper account's balance is its initial cash, less every paper entry (cost and fee),
-    plus every paper exit (proceeds less fee) and every settlement payout, to the cent."""
+    plus every paper exit fill (proceeds less fee) and every settlement payout (the contracts no
+    exit sold, at the settlement value of the side held), to the cent."""
     # One statement: one snapshot of the balance and the ledger, which change together.
     return _check(conn, """
         SELECT b.account_key, b.balance, i.balance + t.cash + s.payouts AS ledger_balance
@@ -130,9 +131,30 @@ def paper_balance_follows_the_ledger(conn: psycopg.Connection) -> Violations:
         CROSS JOIN (SELECT coalesce(sum(CASE purpose WHEN 'entry' THEN -(quantity * price + fee)
                                     ELSE quantity * price - fee END), 0) AS cash
                     FROM trades WHERE trading_mode = 'paper') t
-        CROSS JOIN (SELECT coalesce(sum(quantity * exit_price), 0) AS payouts FROM positions
-                    WHERE row_current_ind AND status = 'settled' AND trading_mode = 'paper') s
+        CROSS JOIN (SELECT coalesce(sum((p.quantity - coalesce(x.sold, 0))
+                                        * CASE p.side WHEN 'yes' THEN m.settlement_value
+                                                      ELSE 1 - m.settlement_value END), 0) AS payouts
+                    FROM positions p
+                    JOIN settlements m ON m.ticker = p.ticker
+                    LEFT JOIN (SELECT position_key, sum(quantity) AS sold FROM position_exits
+                               GROUP BY position_key) x ON x.position_key = p.position_key
+                    WHERE p.row_current_ind AND p.status = 'settled' AND p.trading_mode = 'paper') s
         WHERE b.row_current_ind AND b.trading_mode = 'paper' AND b.balance <> i.balance + t.cash + s.payouts""")
+def position_exits_add_up(conn: psycopg.Connection) -> Violations:
+    """A position's exit fills account for it: an open position holds what it bought less what
+    its exits sold, and a closed one sold all it bought, its realized P&L the sum of its exits."""
+    return _check(conn, """
+        SELECT p.position_key, p.status, p.quantity, first.quantity AS bought, x.sold, p.realized_pnl, x.realized
+          FROM positions p
+          JOIN LATERAL (SELECT f.quantity FROM positions f WHERE f.position_key = p.position_key
+                         ORDER BY f.id LIMIT 1) first ON true
+          LEFT JOIN (SELECT position_key, sum(quantity) AS sold, sum(realized_pnl) AS realized
+                       FROM position_exits GROUP BY position_key) x ON x.position_key = p.position_key
+         WHERE p.row_current_ind AND (
+               (p.status = 'open' AND p.quantity + coalesce(x.sold, 0) <> first.quantity)
+            OR (p.status = 'closed' AND (x.sold IS DISTINCT FROM p.quantity
+                                          OR x.realized IS DISTINCT FROM p.realized_pnl))
+            OR (p.status = 'settled' AND coalesce(x.sold, 0) >= p.quantity))""")
 
 
 def table_row_count(conn: psycopg.Connection, table: str) -> int:

@@ -21,7 +21,7 @@ from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.execution import ExitOrder, paper_sell_fill
 from precog_pipelines.lib.trading.fees import taker_fee
-from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status
+from precog_pipelines.lib.trading.market_data import fee_multiplier, held_side_bid, market_status, paper_sold_since_quote
 from precog_pipelines.lib.trading.money import ONE, price
 
 
@@ -86,13 +86,17 @@ class PaperExecutor:
 
     def sell(self, conn: psycopg.Connection, position: dict[str, Any], order: ExitOrder,
              client_order_id: str) -> ledger.Fill | None:
+        """Fill against the current market version's bid, at most its size less what paper exits
+        already sold into that version (a quote's size is taken once): part of the position when
+        the bid is thinner than the position."""
         bid, size = self.best_bid(conn, position)
+        size -= paper_sold_since_quote(conn, position["ticker"], position["side"])
         price = paper_sell_fill(order, bid, size)
         if price is None:
             return None
-        fee = taker_fee(position["quantity"], price, fee_multiplier(conn, position["ticker"]))
-        return ledger.Fill(price, position["quantity"], fee, client_order_id, None, self._clock(),
-                           order_type=order.order_type)
+        quantity = min(position["quantity"], size)
+        fee = taker_fee(quantity, price, fee_multiplier(conn, position["ticker"]))
+        return ledger.Fill(price, quantity, fee, client_order_id, None, self._clock(), order_type=order.order_type)
 
     def find_order(self, conn: psycopg.Connection, ticker: str, outcome_side: str,
                    client_order_id: str) -> OrderLookup:
@@ -103,10 +107,6 @@ class PaperExecutor:
 
 # A "market" sell on the YES book is an IOC limit that crosses any bid.
 WORST_PRICE = Decimal("0.01")
-
-
-class PartialFill(RuntimeError):
-    """The exchange filled part of an exit; the rest needs a person (the fills are recorded)."""
 
 
 class KalshiExecutor:
@@ -172,9 +172,8 @@ class KalshiExecutor:
              client_order_id: str) -> ledger.Fill | None:
         limit = order.limit_price if order.order_type == "limit" else WORST_PRICE
         fill = self._order(position["ticker"], position["side"], "sell", position["quantity"], limit, client_order_id)
-        if fill is not None and fill.quantity < position["quantity"]:
-            raise PartialFill(f"exit of {position['position_key']} filled {fill.quantity} of {position['quantity']} "
-                              f"contracts (order {fill.external_order_id}); reconcile the rest by hand")
+        # A partial fill (the bid was thinner than the position) is returned as it is: the exit
+        # flow books the contracts sold and sells the rest with its next orders.
         if fill is not None and order.order_type == "market":
             return ledger.Fill(fill.price, fill.quantity, fill.fee, fill.client_order_id, fill.external_order_id,
                                fill.executed_at, order_type="market")

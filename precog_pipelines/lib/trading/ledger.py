@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from precog_pipelines.lib.trading import pnl
 from precog_pipelines.lib.trading.exits import entry_levels
+from precog_pipelines.lib.trading.money import ZERO, price
 from precog_pipelines.lib.trading.strategy import Strategy
 from precog_pipelines.lib.warehouse.scd2_merge import lock_current, revise_current
 
@@ -161,11 +162,42 @@ def record_exit_attempt(conn: psycopg.Connection, position: dict[str, Any], rule
     return attempt
 
 
-def close_position_on_exit(conn: psycopg.Connection, position: dict[str, Any], rule: str, fill: Fill,
-                           attempts: int, account: str, at: datetime) -> Decimal:
-    """Book a filled exit: exit trade, position_exits row, closed version, cash received."""
-    realized = pnl.exit_pnl(position["quantity"], position["entry_price"], position["entry_fee"], fill.price,
-                            fill.fee)
+def exit_attempt_outcome(fill: Fill | None, held: Decimal, error: str | None) -> str:
+    """An exit order's outcome: 'filled' (all ``held``), 'partially_filled', 'not_filled' or 'error'."""
+    if fill is not None:
+        return "filled" if fill.quantity >= held else "partially_filled"
+    return "error" if error else "not_filled"
+
+
+@dataclass(frozen=True)
+class ExitBooking:
+    """One exit fill booked: the P&L of the contracts it sold, what is still held (zero when the
+    fill closed the position) and, once closed, the position's total realized P&L."""
+
+    realized_pnl: Decimal
+    remaining: Decimal
+    position_realized_pnl: Decimal | None
+
+    @property
+    def closed(self) -> bool:
+        return self.remaining == 0
+
+
+def book_exit_fill(conn: psycopg.Connection, position: dict[str, Any], rule: str, fill: Fill, attempts: int,
+                   account: str, at: datetime) -> ExitBooking:
+    """Book a filled exit order, whole or partial: exit trade, a position_exits row for the
+    contracts it sold, the cash received, and a new positions version: closed when nothing is
+    left, else open with the remaining contracts and the unsold share of the entry fee.
+
+    ``position`` is the current open version, read under its lock. The sold contracts carry
+    their proportional share of the entry fee (:func:`pnl.entry_fee_share`), so the position's
+    realized P&L (the sum of its exit rows, plus its settlement) is exact to the cent."""
+    held = position["quantity"]
+    if fill.quantity > held:
+        raise ValueError(f"exit fill of {fill.quantity} contracts exceeds the {held} position "
+                         f"{position['position_key']} holds (order {fill.client_order_id})")
+    fee_share = pnl.entry_fee_share(position["entry_fee"], held, fill.quantity)
+    realized = pnl.exit_pnl(fill.quantity, position["entry_price"], fee_share, fill.price, fill.fee)
     trade_id = _insert_trade(conn, position["position_key"], position["id"], position["strategy_id"],
                              position["ticker"], position["trading_mode"], "exit", position["side"], "sell", fill)
     conn.execute(
@@ -174,12 +206,37 @@ def close_position_on_exit(conn: psycopg.Connection, position: dict[str, Any], r
         (position["position_key"], position["id"], position["ticker"], rule, fill.quantity, fill.price, fill.fee,
          realized, trade_id, attempts, fill.executed_at),
     )
-    revise_current(conn, "positions", {"position_key": position["position_key"]}, {
-        "status": "closed", "closed_at": fill.executed_at, "exit_reason": rule, "exit_price": fill.price,
-        "current_price": fill.price, "realized_pnl": realized,
-    }, at)
+    remaining = held - fill.quantity
+    if remaining > 0:
+        revise_current(conn, "positions", {"position_key": position["position_key"]}, {
+            "quantity": remaining, "entry_fee": position["entry_fee"] - fee_share, "current_price": fill.price,
+        }, at)
+        total = None
+    else:
+        whole = _closing_fields(conn, position["position_key"])
+        revise_current(conn, "positions", {"position_key": position["position_key"]}, {
+            **whole, "status": "closed", "closed_at": fill.executed_at, "exit_reason": rule,
+            "current_price": fill.price,
+        }, at)
+        total = whole["realized_pnl"]
     adjust_balance(conn, account, fill.quantity * fill.price - fill.fee, "exit", at)
-    return realized
+    return ExitBooking(realized, remaining, total)
+
+
+def _closing_fields(conn: psycopg.Connection, position_key: str, settled: Decimal = ZERO,
+                    payout_per_contract: Decimal = ZERO, settlement_pnl: Decimal = ZERO) -> dict[str, Any]:
+    """The closed (or settled) version describes the whole position: the quantity and entry fee
+    of its first version, the average price its contracts left at (the exit fills' and the
+    ``settled`` contracts' payout), and the realized P&L: its exit rows plus ``settlement_pnl``."""
+    bought, entry_fee = conn.execute(
+        "SELECT quantity, entry_fee FROM positions WHERE position_key = %s ORDER BY id LIMIT 1", (position_key,),
+    ).fetchone()
+    sold, proceeds, realized = conn.execute(
+        "SELECT coalesce(sum(quantity), 0), coalesce(sum(quantity * exit_price), 0), coalesce(sum(realized_pnl), 0) "
+        "FROM position_exits WHERE position_key = %s", (position_key,),
+    ).fetchone()
+    return {"quantity": bought, "entry_fee": entry_fee, "realized_pnl": realized + settlement_pnl,
+            "exit_price": price((proceeds + settled * payout_per_contract) / (sold + settled))}
 
 
 def record_settlement(conn: psycopg.Connection, ticker: str, market_result: str, settlement_value: Decimal,
@@ -197,7 +254,8 @@ def settle_open_positions(conn: psycopg.Connection, ticker: str, settlement_valu
                           settled_at: datetime, accounts: dict[str, str], at: datetime) -> list[tuple[str, Decimal]]:
     """Close every open position on ``ticker`` at the settlement value; pay out to its account.
 
-    ``accounts`` maps trading mode to account key. Returns (position_key, realized P&L) pairs.
+    ``accounts`` maps trading mode to account key. A partly exited position settles what it
+    still holds. Returns (position_key, the position's total realized P&L) pairs.
     """
     keys = [row[0] for row in conn.execute(
         "SELECT position_key FROM positions WHERE ticker = %s AND row_current_ind AND status = 'open' "
@@ -208,14 +266,15 @@ def settle_open_positions(conn: psycopg.Connection, ticker: str, settlement_valu
     positions = [p for p in (lock_open_position(conn, key) for key in keys) if p is not None]
     settled = []
     for position in positions:
+        # The current version holds what no exit sold: its quantity and its share of the entry fee.
         realized = pnl.settlement_pnl(position["side"], position["quantity"], position["entry_price"],
                                       position["entry_fee"], settlement_value)
-        payout = position["quantity"] * pnl.settlement_payout_per_contract(position["side"], settlement_value)
+        payout_per_contract = pnl.settlement_payout_per_contract(position["side"], settlement_value)
+        whole = _closing_fields(conn, position["position_key"], position["quantity"], payout_per_contract, realized)
         revise_current(conn, "positions", {"position_key": position["position_key"]}, {
-            "status": "settled", "closed_at": settled_at, "exit_reason": "settlement",
-            "exit_price": pnl.settlement_payout_per_contract(position["side"], settlement_value),
-            "current_price": None, "realized_pnl": realized,
+            **whole, "status": "settled", "closed_at": settled_at, "exit_reason": "settlement", "current_price": None,
         }, at)
-        adjust_balance(conn, accounts[position["trading_mode"]], payout, "settlement", at)
-        settled.append((position["position_key"], realized))
+        adjust_balance(conn, accounts[position["trading_mode"]], position["quantity"] * payout_per_contract,
+                       "settlement", at)
+        settled.append((position["position_key"], whole["realized_pnl"]))
     return settled

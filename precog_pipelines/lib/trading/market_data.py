@@ -34,6 +34,17 @@ def held_side_bid(conn: psycopg.Connection, ticker: str, side: str) -> tuple[Dec
     return row[0], row[1]
 
 
+def paper_sold_since_quote(conn: psycopg.Connection, ticker: str, side: str) -> Decimal:
+    """Contracts of ``side`` that paper exits sold on ``ticker`` since its current market version
+    was recorded: what they took from that version's bid (the next version is a fresh quote)."""
+    return conn.execute(
+        "SELECT coalesce(sum(t.quantity), 0) FROM trades t JOIN markets m ON m.ticker = t.ticker AND m.row_current_ind "
+        "WHERE t.ticker = %s AND t.side = %s AND t.purpose = 'exit' AND t.trading_mode = 'paper' "
+        "AND t.executed_at >= m.row_start_ts",
+        (ticker, side),
+    ).fetchone()[0]
+
+
 def market_status(conn: psycopg.Connection, ticker: str) -> str | None:
     """The current market version's status, or None when the warehouse has no version."""
     row = conn.execute("SELECT status FROM markets WHERE ticker = %s AND row_current_ind", (ticker,)).fetchone()

@@ -84,14 +84,17 @@ class Book:
 
 def book(conn: psycopg.Connection, trading_mode: str) -> Book:
     """Open positions with marks; exposure (price paid plus entry fees of the open ones); the
-    unrealized P&L of those marked (``unmarked`` counts the others); realized P&L of every closed
-    or settled position to date; and the count of positions per status (every status listed)."""
+    unrealized P&L of those marked (``unmarked`` counts the others); realized P&L to date (every
+    closed or settled position, and the exit fills of open ones partly exited); and the count of positions per status (every status listed)."""
     rows = open_positions(conn, trading_mode)
     by_status = dict.fromkeys(("open", "closed", "settled"), 0)
     realized = Decimal(0)
+    # An open position partly exited has realized the P&L of its exit fills already.
     for status, count, pnl in conn.execute(
-            "SELECT status, count(*), coalesce(sum(realized_pnl), 0) FROM positions "
-            "WHERE row_current_ind AND trading_mode = %s GROUP BY status", (trading_mode,)):
+            "SELECT p.status, count(*), coalesce(sum(CASE p.status WHEN 'open' THEN x.realized "
+            "ELSE p.realized_pnl END), 0) FROM positions p LEFT JOIN (SELECT position_key, sum(realized_pnl) "
+            "AS realized FROM position_exits GROUP BY position_key) x ON x.position_key = p.position_key "
+            "WHERE p.row_current_ind AND p.trading_mode = %s GROUP BY p.status", (trading_mode,)):
         by_status[status] = count
         realized += pnl
     return Book(

@@ -12,7 +12,8 @@ looked up on the exchange by its client order id (``executor.find_order``; never
 and what happened is booked: the fill opens the position (entries) or closes it (exits); an
 order the exchange never received, or that filled nothing, is recorded ``not_filled``. The
 client order id is never sent twice: the recovered order is done, and the next order of the job
-has its own id.
+has its own id. A recovered fill of part of the position is a partial exit like any other: the
+contracts sold are booked and the position stays open with the rest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from psycopg.rows import dict_row
 
 from precog_pipelines.lib.trading import ledger
 from precog_pipelines.lib.trading.executors import OrderExecutor
+from precog_pipelines.lib.trading.money import ZERO
 from precog_pipelines.lib.trading.strategy import Strategy
 
 RECOVERED_NOTE = "recovered after a crash"
@@ -129,23 +131,29 @@ def _recover_entry_orders(conn: psycopg.Connection, strategy: Strategy, executor
 
 @dataclass(frozen=True)
 class ExitRecovery:
-    """The result of recovering one position's unconfirmed exit orders: ``fill`` is the exit fill
-    booked (the position is closed), with its attempt number and realized P&L."""
+    """The result of recovering one position's unconfirmed exit orders: the contracts their fills
+    sold (booked), the last fill with its attempt number, their realized P&L, and what the
+    position still holds afterwards (zero when they closed it; None when nothing was booked)."""
 
     recovered: int = 0
     fill: ledger.Fill | None = None
     attempt_number: int | None = None
     realized_pnl: Decimal | None = None
+    sold: Decimal = ZERO
+    remaining: Decimal | None = None
 
 
 def recover_exit_orders(conn: psycopg.Connection, position_key: str, executor: OrderExecutor, account: str,
                         clock: Callable[[], datetime]) -> ExitRecovery:
     """Book every unconfirmed exit order of the position from what the exchange says happened.
 
-    The caller holds the position's exit lock. A fill closes the position (the exit is done); a
-    fill of part of the position is recorded as an error attempt that names it (partial exits
-    need a person, as they do when the answer arrives in time). Commits each booking."""
-    recovered, booked = 0, ExitRecovery()
+    The caller holds the position's exit lock. A fill of everything held closes the position (the
+    exit is done); a fill of part of it is booked as a partial exit (``partially_filled``: the
+    position stays open with the rest, which the caller goes on selling); a fill of more than
+    the position holds now cannot be booked and is recorded as an error attempt naming it.
+    Commits each booking."""
+    recovered, sold, realized = 0, ZERO, ZERO
+    last: tuple[ledger.Fill, int, Decimal] | None = None
     for order in unconfirmed_exit_orders(conn, position_key):
         conn.commit()
         found = executor.find_order(conn, order["ticker"], order["side"], order["client_order_id"])
@@ -154,23 +162,27 @@ def recover_exit_orders(conn: psycopg.Connection, position_key: str, executor: O
             position = _position_version(conn, order["position_id"])
         fill = found.fill
         error = None
-        if fill is not None and position["status"] == "open" and fill.quantity < position["quantity"]:
-            error = (f"exit of {position_key} filled {fill.quantity} of {position['quantity']} contracts "
-                     f"(order {fill.external_order_id}, {RECOVERED_NOTE}); reconcile the rest by hand")
-        outcome = "error" if error else ("filled" if fill else "not_filled")
+        if fill is not None and position["status"] == "open" and fill.quantity > position["quantity"]:
+            error = (f"exit of {position_key} filled {fill.quantity} contracts, more than the {position['quantity']} "
+                     f"it holds (order {fill.external_order_id}, {RECOVERED_NOTE}); reconcile by hand")
+        outcome = ledger.exit_attempt_outcome(fill, position["quantity"], error)
         number = ledger.record_exit_attempt(conn, position, order["exit_reason"], order["order_type"],
                                             order["limit_price"], outcome, fill, error, order["dagster_run_id"],
                                             client_order_id=order["client_order_id"])
         recovered += 1
-        if outcome == "filled" and position["status"] == "open":
+        if outcome in ("filled", "partially_filled") and position["status"] == "open":
             fill = ledger.Fill(fill.price, fill.quantity, fill.fee, fill.client_order_id, fill.external_order_id,
                                fill.executed_at, order_type=order["order_type"])
-            realized = ledger.close_position_on_exit(conn, position, order["exit_reason"], fill, number, account,
-                                                     clock())
-            booked = ExitRecovery(0, fill, number, realized)
+            booking = ledger.book_exit_fill(conn, position, order["exit_reason"], fill, number, account, clock())
+            sold += fill.quantity
+            realized += booking.realized_pnl
+            last = (fill, number, booking.remaining)
         conn.commit()
     conn.commit()
-    return ExitRecovery(recovered, booked.fill, booked.attempt_number, booked.realized_pnl)
+    if last is None:
+        return ExitRecovery(recovered)
+    fill, number, remaining = last
+    return ExitRecovery(recovered, fill, number, realized, sold, remaining)
 
 
 def _position_version(conn: psycopg.Connection, position_id: int) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from precog_pipelines.lib.trading.fees import taker_fee
-from precog_pipelines.lib.trading.money import ONE
+from precog_pipelines.lib.trading.money import ONE, PRICE_QUANTUM, ZERO
 
 
 def entry_cost(quantity: Decimal, entry_price: Decimal, entry_fee: Decimal) -> Decimal:
@@ -16,6 +16,18 @@ def exit_pnl(quantity: Decimal, entry_price: Decimal, entry_fee: Decimal, exit_p
              exit_fee: Decimal) -> Decimal:
     """Sold before settlement: proceeds less both fees less what was paid."""
     return quantity * exit_price - exit_fee - entry_cost(quantity, entry_price, entry_fee)
+
+
+def entry_fee_share(entry_fee: Decimal, held: Decimal, sold: Decimal) -> Decimal:
+    """The part of ``entry_fee`` (paid for ``held`` contracts) that ``sold`` of them carry:
+    proportional, to the hundredth of a cent (entry fees are numeric(18,4)); selling all of them
+    takes exactly what is left. The shares of successive partial exits (and the settlement of the rest) therefore add up to
+    the entry fee paid, and the position's realized P&L to proceeds less all fees less cost."""
+    if not ZERO < sold <= held:
+        raise ValueError(f"sold quantity {sold} must be above 0 and at most the {held} contracts held")
+    if sold == held:
+        return entry_fee
+    return (entry_fee * sold / held).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def settlement_payout_per_contract(side: str, settlement_value: Decimal) -> Decimal:

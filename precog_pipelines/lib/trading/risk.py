@@ -116,11 +116,16 @@ def day_start(now: datetime) -> datetime:
 
 def realized_loss_today(conn: psycopg.Connection, strategy_id: int, now: datetime) -> Decimal:
     """The strategy's net realized loss (positive dollars) on positions closed since midnight
-    UTC; zero when the day's net is a gain."""
+    UTC and on the parts of still open positions sold since then (partial exits); zero when the
+    day's net is a gain."""
     net = conn.execute(
-        "SELECT coalesce(sum(realized_pnl), 0) FROM positions WHERE strategy_id = %s AND row_current_ind "
-        "AND status IN ('closed', 'settled') AND closed_at >= %s AND closed_at <= %s",
-        (strategy_id, day_start(now), now),
+        "SELECT (SELECT coalesce(sum(realized_pnl), 0) FROM positions WHERE strategy_id = %(strategy)s "
+        "        AND row_current_ind AND status IN ('closed', 'settled') AND closed_at >= %(since)s "
+        "        AND closed_at <= %(now)s) "
+        "     + (SELECT coalesce(sum(x.realized_pnl), 0) FROM position_exits x JOIN positions p "
+        "          ON p.position_key = x.position_key AND p.row_current_ind AND p.status = 'open' "
+        "        WHERE p.strategy_id = %(strategy)s AND x.exited_at >= %(since)s AND x.exited_at <= %(now)s)",
+        {"strategy": strategy_id, "since": day_start(now), "now": now},
     ).fetchone()[0]
     return max(ZERO, -net)
 
