@@ -137,7 +137,7 @@ def test_every_asset_has_a_description_owner_kinds_and_group(definitions):
         assert node.description and len(node.description) > 80, name
         assert node.owners == ["team:precog"], name
         assert {"postgres", "python"} <= set(node.kinds), name
-        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading", "evaluation"}, name
+        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading", "evaluation", "portfolio"}, name
 
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
