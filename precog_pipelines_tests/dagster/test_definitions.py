@@ -108,7 +108,8 @@ def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch, variab
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "game_states", "espn_season_games",
                    "elo_ratings", "edges", "positions", "account_balance", "closing_lines", "model_evaluation",
-                   "strategy_backtests"}
+                   "strategy_backtests", "exchange_orders", "exchange_fills", "exchange_positions",
+                   "exchange_settlements", "reconciliation"}
 
 
 def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
@@ -117,7 +118,7 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
     assert assets == EXPECTED_ASSETS
     assert set(definitions.resources) == {"warehouse", "trading", "alerting", "kalshi", "espn", "elo_games"}
     assert {s.name for s in repository.schedule_defs} == {
-        "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule"}
+        "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule", "portfolio_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
         "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "alert_on_sensor_failure",
         "alert_delivery_sensor",

@@ -28,7 +28,7 @@ def exchange_and_ledger_agree(context: dg.AssetCheckExecutionContext,
     live mode, warning in paper mode) with a markdown report naming each ticker, the exchange's
     and the ledger's numbers and the exchange fills behind them."""
     with warehouse.connection() as conn:
-        result = run_reconciliation(conn, context.run_id)
+        result = run_reconciliation(conn, context.run.run_id)
     if result is None:
         return dg.AssetCheckResult(passed=True, description="nothing reconciled in this run (no exchange account)")
     return dg.AssetCheckResult(
