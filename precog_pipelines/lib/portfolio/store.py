@@ -67,17 +67,19 @@ def store_settlements(conn: psycopg.Connection, account_key: str,
 def store_orders(conn: psycopg.Connection, account_key: str, orders: Iterable[Order],
                  observed_at: datetime) -> MergeResult:
     """Version the orders: a new version of each order whose status, fills or fees changed."""
-    return merge_snapshot(conn, EXCHANGE_ORDERS, (
+    merged = merge_snapshot(conn, EXCHANGE_ORDERS, (
         (account_key, o.order_id, o.status, o.fill_count, o.remaining_count, o.taker_fill_cost, o.maker_fill_cost,
          o.taker_fees, o.maker_fees, o.client_order_id, o.ticker, o.outcome_side, o.book_side, o.type, o.yes_price,
          o.initial_count, o.created_time, o.last_update_time) for o in orders), observed_at)
+    kill_point("portfolio_exchange_orders_written")
+    return merged
 
 
 def store_positions(conn: psycopg.Connection, account_key: str, positions: Iterable[MarketPosition],
                     observed_at: datetime) -> MergeResult:
     """Version the positions; the list is the account's whole set of unsettled positions, so a
     position it no longer holds is retired."""
-    return merge_snapshot(
+    merged = merge_snapshot(
         conn, EXCHANGE_POSITIONS,
         ((account_key, p.ticker, p.position, p.market_exposure, p.realized_pnl, p.fees_paid, p.total_traded,
           p.last_updated_ts) for p in positions),
@@ -85,3 +87,5 @@ def store_positions(conn: psycopg.Connection, account_key: str, positions: Itera
         retire_missing_where=sql.SQL("t.account_key = %(account_key)s"),
         retire_params={"account_key": account_key},
     )
+    kill_point("portfolio_exchange_positions_written")
+    return merged
