@@ -9,9 +9,6 @@ settlement once."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -25,10 +22,10 @@ from precog_pipelines.defs.portfolio.assets import (
     exchange_settlements,
 )
 from precog_pipelines.lib.kalshi.errors import KalshiRequestError
-from precog_pipelines.lib.trading.kill_points import ENVIRONMENT_VARIABLE
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
 from precog_pipelines_tests.conftest import sandbox_resources
+from precog_pipelines_tests.support.kill import killed_at
 
 pytestmark = pytest.mark.slow
 
@@ -70,18 +67,6 @@ def account(kalshi_key, warehouse_url):
         yield resources
 
 
-def _killed_at(point: str, run) -> None:
-    def child() -> None:
-        os.environ[ENVIRONMENT_VARIABLE] = point
-        run()
-        os._exit(0)  # reached only if the point was never passed
-
-    process = multiprocessing.get_context("fork").Process(target=child)
-    process.start()
-    process.join(180)
-    assert process.exitcode == -signal.SIGKILL, f"the run was not killed at {point} (exit code {process.exitcode})"
-
-
 def _count(url: str, table: str) -> int:
     with connect(url) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -91,7 +76,7 @@ def _count(url: str, table: str) -> int:
 def test_a_portfolio_run_killed_mid_write_leaves_nothing_and_a_rerun_stores_everything_once(
         account, warehouse_url, dagster_instance, asset, stage):
     table = asset.key.to_user_string()
-    _killed_at(f"portfolio_{table}_{stage}",
+    killed_at(f"portfolio_{table}_{stage}",
                lambda: dg.materialize([asset], resources=account, instance=dagster_instance))
     assert _count(warehouse_url, table) == 0
 

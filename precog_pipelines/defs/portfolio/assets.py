@@ -2,15 +2,20 @@
 positions, settlements) into the warehouse, one table each, and their reconciliation with the
 ledger. Each asset reads its whole list first and then writes it in one transaction."""
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 import dagster as dg
 
 from precog_pipelines.core.metadata import markdown_table
+from precog_pipelines.lib.kalshi import KalshiClient
 from precog_pipelines.lib.portfolio.reconciliation import act_on, reconcile, report_markdown
 from precog_pipelines.lib.portfolio.store import store_fills, store_orders, store_positions, store_settlements
 from precog_pipelines.lib.trading.halts import trading_state
 from precog_pipelines.resources.trading import AlertingResource, TradingResource, utc_now
 from precog_pipelines.resources.warehouse import WarehouseResource
 
+T = TypeVar("T")
 OWNERS = ["team:precog"]
 EXCHANGE_KINDS = {"kalshi", "postgres", "python"}
 _CREDENTIALS = {"KALSHI_API_KEY_ID": "api_key_id", "KALSHI_PRIVATE_KEY_PATH": "private_key_path"}
@@ -31,6 +36,15 @@ def exchange_account(trading: TradingResource) -> str | None:
     return None
 
 
+def _read_account(trading: TradingResource, read: Callable[[KalshiClient], Iterable[T]]) -> tuple[str, list[T]] | None:
+    """(account, the whole list) read before anything is written; None when there is no account."""
+    account = exchange_account(trading)
+    if account is None:
+        return None
+    with trading.kalshi.client() as client:
+        return account, list(read(client))
+
+
 def _skipped(trading: TradingResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "trading_mode": trading.trading_mode,
@@ -46,12 +60,11 @@ def exchange_orders(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     account (signed, cursor-paginated GET /portfolio/orders), a new version when its status, fills
     or fees change. Reconciliation tells Precog's orders (their client order id recorded in
     entry_orders or exit_orders before sending) from orders placed outside Precog."""
-    account = exchange_account(trading)
-    if account is None:
-        return _skipped(trading)
     observed_at = utc_now()
-    with trading.kalshi.client() as client:
-        orders = list(client.iter_orders())
+    read = _read_account(trading, lambda client: client.iter_orders())
+    if read is None:
+        return _skipped(trading)
+    account, orders = read
     with warehouse.connection() as conn:
         merged = store_orders(conn, account, orders, observed_at)
     context.log.info(f"{account}: {len(orders)} order(s) read, {merged.inserted} new version(s)")
@@ -67,11 +80,10 @@ def exchange_fills(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     cursor-paginated GET /portfolio/fills), stored once per fill_id (COPY into staging, then
     INSERT ... ON CONFLICT DO NOTHING): a second run stores nothing twice, a killed run nothing
     at all. Reconciliation compares the contracts filled per order with the ledger's trades."""
-    account = exchange_account(trading)
-    if account is None:
+    read = _read_account(trading, lambda client: client.iter_fills())
+    if read is None:
         return _skipped(trading)
-    with trading.kalshi.client() as client:
-        fills = list(client.iter_fills())
+    account, fills = read
     with warehouse.connection() as conn:
         read, new = store_fills(conn, account, fills)
     context.log.info(f"{account}: {read} fill(s) read, {new} new")
@@ -85,12 +97,11 @@ def exchange_positions(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     unsettled market positions (signed, cursor-paginated GET /portfolio/positions; positive holds
     YES, negative NO), a new version when the position, exposure, P&L or fees change; a position
     the exchange no longer lists is retired (its current version closed without a successor)."""
-    account = exchange_account(trading)
-    if account is None:
-        return _skipped(trading)
     observed_at = utc_now()
-    with trading.kalshi.client() as client:
-        held = list(client.iter_positions())
+    read = _read_account(trading, lambda client: client.iter_positions())
+    if read is None:
+        return _skipped(trading)
+    account, held = read
     with warehouse.connection() as conn:
         merged = store_positions(conn, account, held, observed_at)
     context.log.info(f"{account}: {len(held)} position(s) read, {merged.inserted} new version(s), "
@@ -110,11 +121,10 @@ def exchange_settlements(context: dg.AssetExecutionContext, warehouse: Warehouse
     (signed, cursor-paginated GET /portfolio/settlements; revenue and value converted from cents to
     dollars), stored once per market (Kalshi gives a settlement no id; a market settles once).
     Reconciliation compares the contracts settled with the ledger's settled live positions."""
-    account = exchange_account(trading)
-    if account is None:
+    read = _read_account(trading, lambda client: client.iter_settlements())
+    if read is None:
         return _skipped(trading)
-    with trading.kalshi.client() as client:
-        settled = list(client.iter_settlements())
+    account, settled = read
     with warehouse.connection() as conn:
         read, new = store_settlements(conn, account, settled)
     context.log.info(f"{account}: {read} settlement(s) read, {new} new")
