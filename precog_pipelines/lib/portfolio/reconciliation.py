@@ -41,6 +41,8 @@ from precog_pipelines.lib.trading.halts import TradingState
 
 ALERT_COMPONENT = "reconciliation"
 MAX_FILLS_SHOWN = 20
+# The halt reason shows in sensors' skip reasons and the positions metadata: a few lines, not all.
+MAX_NAMED_IN_HALT = 3
 
 _HOLDINGS = """
 WITH exchange AS (
@@ -280,8 +282,11 @@ def act_on(conn: psycopg.Connection, result: Reconciliation) -> tuple[alerts.Ale
                                f"reconciliation mismatch: {result.summary()}", fingerprint, details)
     if not live:
         return alert, None
+    named = [d.describe() for d in result.confirmed[:MAX_NAMED_IN_HALT]]
+    if len(result.confirmed) > MAX_NAMED_IN_HALT:
+        named.append(f"and {len(result.confirmed) - MAX_NAMED_IN_HALT} more (reconciliation {result.id})")
     state = halt_on_reconciliation_mismatch(
-        conn, "; ".join(d.describe() for d in result.confirmed),
+        conn, "; ".join(named),
         {"account": result.account_key, "reconciliation_id": result.id})
     return alert, state
 
