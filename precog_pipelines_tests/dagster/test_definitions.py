@@ -107,8 +107,9 @@ def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch, variab
 
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "kalshi_candlesticks", "game_states",
-                   "espn_season_games", "elo_ratings", "edges", "positions", "account_balance", "closing_lines", "model_evaluation",
-                   "strategy_backtests"}
+                   "espn_season_games", "elo_ratings", "edges", "positions", "account_balance", "closing_lines",
+                   "model_evaluation", "strategy_backtests", "exchange_orders", "exchange_fills", "exchange_positions",
+                   "exchange_settlements", "reconciliation"}
 
 
 def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
@@ -117,7 +118,7 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
     assert assets == EXPECTED_ASSETS
     assert set(definitions.resources) == {"warehouse", "trading", "alerting", "kalshi", "espn", "elo_games"}
     assert {s.name for s in repository.schedule_defs} == {
-        "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule"}
+        "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule", "portfolio_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
         "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "alert_on_sensor_failure",
         "alert_delivery_sensor",
@@ -137,7 +138,7 @@ def test_every_asset_has_a_description_owner_kinds_and_group(definitions):
         assert node.description and len(node.description) > 80, name
         assert node.owners == ["team:precog"], name
         assert {"postgres", "python"} <= set(node.kinds), name
-        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading", "evaluation"}, name
+        assert node.group_name in {"kalshi", "espn", "elo", "edges", "trading", "evaluation", "portfolio"}, name
 
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")

@@ -17,6 +17,8 @@ from psycopg.rows import dict_row
 from precog_pipelines.defs.edges.assets import edges
 from precog_pipelines.defs.espn.assets import game_states
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
+from precog_pipelines.defs.portfolio import assets as portfolio
+from precog_pipelines.defs.portfolio.checks import exchange_and_ledger_agree as reconciliation_check
 from precog_pipelines.defs.trading.assets import positions
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import market_settlement_sensor, position_exit_sensor
@@ -198,6 +200,13 @@ def test_the_settlement_closes_the_contracts_a_partial_exit_left(rated_warehouse
         exchange = [s for s in client.iter_settlement_payloads(ticker=ticker)]
     [record] = exchange
     assert D(record["yes_count_fp"] if position["side"] == "yes" else record["no_count_fp"]) == rest
+    # The portfolio run reconciles: the exchange settled the rest, the ledger's settled version
+    # holds the whole position and its exit rows the part sold before.
+    reconciled = dg.materialize([portfolio.exchange_orders, portfolio.exchange_fills, portfolio.exchange_positions,
+                                 portfolio.exchange_settlements, portfolio.reconciliation, reconciliation_check],
+                                resources=resources, instance=dagster_instance, raise_on_error=False)
+    [check] = reconciled.get_asset_check_evaluations()
+    assert check.passed, check.metadata
     assert ticker not in exchange_and_ledger_agree(resources, rated_warehouse_url)["held"]
     with connect(rated_warehouse_url) as conn:
         assert position_exits_add_up(conn).passed

@@ -13,9 +13,6 @@ order id sent twice and every recorded order given exactly one outcome."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -27,10 +24,10 @@ from precog_pipelines.defs.espn.assets import game_states
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
 from precog_pipelines.defs.trading.assets import positions
 from precog_pipelines.defs.trading.jobs import position_exit_job
-from precog_pipelines.lib.trading.kill_points import ENVIRONMENT_VARIABLE
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.sandbox import SandboxConfig, SandboxServer
 from precog_pipelines_tests.conftest import sandbox_resources
+from precog_pipelines_tests.support.kill import killed_at
 from precog_pipelines_tests.support.ledger_agreement import exchange_and_ledger_agree, paper_ledger_is_whole
 
 pytestmark = pytest.mark.slow
@@ -52,23 +49,11 @@ def live(rated_warehouse_url, sandbox, kalshi_key, dagster_instance):
     return resources
 
 
-def _killed_at(point: str, run) -> None:
-    """Run ``run()`` in a forked process told to SIGKILL itself at ``point``; it must die there."""
-
-    def child() -> None:
-        os.environ[ENVIRONMENT_VARIABLE] = point
-        run()
-        os._exit(0)  # reached only if the point was never passed
-
-    process = multiprocessing.get_context("fork").Process(target=child)
-    process.start()
-    process.join(180)
-    assert process.exitcode == -signal.SIGKILL, f"the run was not killed at {point} (exit code {process.exitcode})"
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_a_live_entry_killed_at_each_point_is_booked_once(point, live, rated_warehouse_url, dagster_instance):
-    _killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=live))
+    killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=live))
     with connect(rated_warehouse_url) as conn:
         [(killed,)] = conn.execute("SELECT client_order_id FROM entry_orders").fetchall()
         attempts_before = conn.execute("SELECT count(*) FROM entry_attempts").fetchone()[0]
@@ -102,7 +87,7 @@ def test_a_live_exit_killed_at_each_point_is_booked_once(point, live, rated_ware
                        yes_ask_size="500")
     run_config = {"ops": {"exit_position_op": {"config": {"position_key": key, "rule": "time_exit", "priority": 3}}}}
 
-    _killed_at(f"exit_{point}", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
+    killed_at(f"exit_{point}", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
     assert position_exit_job.execute_in_process(run_config=run_config, resources=live,
                                                 instance=dagster_instance).success
 
@@ -139,7 +124,7 @@ def paper(rated_warehouse_url, sandbox, kalshi_key, dagster_instance):
 
 @pytest.mark.parametrize("point", POINTS)
 def test_a_paper_entry_killed_at_each_point_is_booked_once(point, paper, rated_warehouse_url, dagster_instance):
-    _killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=paper))
+    killed_at(f"entry_{point}", lambda: dg.materialize([positions], resources=paper))
     with connect(rated_warehouse_url) as conn:
         [(killed,)] = conn.execute("SELECT client_order_id FROM entry_orders").fetchall()
 
@@ -165,7 +150,7 @@ def test_a_paper_exit_killed_at_each_point_is_booked_once(point, paper, rated_wa
     assert dg.materialize([kalshi_markets], resources=paper, instance=dagster_instance).success
     run_config = {"ops": {"exit_position_op": {"config": {"position_key": key, "rule": "time_exit", "priority": 3}}}}
 
-    _killed_at(f"exit_{point}", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=paper))
+    killed_at(f"exit_{point}", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=paper))
     assert position_exit_job.execute_in_process(run_config=run_config, resources=paper,
                                                 instance=dagster_instance).success
 
@@ -194,7 +179,7 @@ def test_a_live_exit_killed_after_a_partial_fill_books_the_part_and_sells_the_re
     sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), resting_only=True, **thin)
     run_config = {"ops": {"exit_position_op": {"config": {"position_key": key, "rule": "time_exit", "priority": 3}}}}
 
-    _killed_at("exit_after_send", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
+    killed_at("exit_after_send", lambda: position_exit_job.execute_in_process(run_config=run_config, resources=live))
     sandbox.set_quotes(ticker, yes_bid=yes_bid, yes_ask=yes_bid + Decimal("0.02"), yes_bid_size="500",
                        yes_ask_size="500")
     assert position_exit_job.execute_in_process(run_config=run_config, resources=live,

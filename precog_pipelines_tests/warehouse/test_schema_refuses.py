@@ -173,6 +173,17 @@ def _one_version(db: psycopg.Connection, table: str) -> int:
     elif table == "positions":
         f.market(db)
         f.position(db)
+    elif table == "exchange_orders":
+        f.insert(db, "exchange_orders", {
+            "account_key": "kalshi:demo", "order_id": "sbx-1", "status": "executed", "fill_count": 1,
+            "remaining_count": 0, "taker_fill_cost": Decimal("0.57"), "maker_fill_cost": 0, "taker_fees": Decimal("0.02"),
+            "maker_fees": 0, "ticker": "KXNFLGAME-26SEP13DALNYG-DAL", "outcome_side": "yes", "book_side": "bid",
+            "order_type": "limit", "yes_price": Decimal("0.57"), "initial_count": 1, "row_start_ts": NOW})
+    elif table == "exchange_positions":
+        f.insert(db, "exchange_positions", {
+            "account_key": "kalshi:demo", "ticker": "KXNFLGAME-26SEP13DALNYG-DAL", "position": 1,
+            "market_exposure": Decimal("0.57"), "realized_pnl": 0, "fees_paid": Decimal("0.02"), "total_traded": 1,
+            "row_start_ts": NOW})
     # account_balance: the paper account's initial balance (sql/0030) is already there.
     return db.execute(f"SELECT min(id) FROM {table} WHERE row_current_ind").fetchone()[0]
 

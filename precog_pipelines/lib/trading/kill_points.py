@@ -11,7 +11,10 @@ This is a test hook, not a setting: it is not in lib/settings.py on purpose (nob
 it), and a value that names no point does nothing.
 
 Points: ``entry_before_send``, ``entry_after_send``, ``entry_after_store``, ``exit_before_send``,
-``exit_after_send``, ``exit_after_store``.
+``exit_after_send``, ``exit_after_store``; and for the portfolio assets (lib/portfolio/store.py),
+``portfolio_<table>_staged`` (the batch COPYed, nothing written) and ``portfolio_<table>_written``
+(written, not committed) for ``exchange_fills`` and ``exchange_settlements``, and
+``portfolio_<table>_written`` for ``exchange_orders`` and ``exchange_positions``.
 """
 
 from __future__ import annotations

@@ -51,7 +51,26 @@ EDGES = Scd2Table(
 POSITIONS = Scd2Table(name="positions", business_key=("position_key",))
 ACCOUNT_BALANCE = Scd2Table(name="account_balance", business_key=("account_key",))
 
-SCD2_TABLES = (MARKETS, GAME_STATES, EDGES, POSITIONS, ACCOUNT_BALANCE)
+# The exchange's view of the account (lib/portfolio/store.py, the `portfolio` assets).
+EXCHANGE_ORDERS = Scd2Table(
+    name="exchange_orders",
+    business_key=("account_key", "order_id"),
+    # A new version when the order fills, rests, is cancelled or is charged.
+    tracked=("status", "fill_count", "remaining_count", "taker_fill_cost", "maker_fill_cost", "taker_fees",
+             "maker_fees"),
+    carried=("client_order_id", "ticker", "outcome_side", "book_side", "order_type", "yes_price", "initial_count",
+             "created_time", "last_update_time"),
+)
+# Retirable: a position the exchange no longer lists (sold or settled) ends without a successor.
+EXCHANGE_POSITIONS = Scd2Table(
+    name="exchange_positions",
+    business_key=("account_key", "ticker"),
+    tracked=("position", "market_exposure", "realized_pnl", "fees_paid", "total_traded"),
+    carried=("last_updated_ts",),
+    retirable=True,
+)
+
+SCD2_TABLES = (MARKETS, GAME_STATES, EDGES, POSITIONS, ACCOUNT_BALANCE, EXCHANGE_ORDERS, EXCHANGE_POSITIONS)
 
 # The trading ledger: what happened, never rewritten.
 TRADES = AppendOnlyTable("trades")
@@ -85,3 +104,9 @@ MARKET_CANDLES = AppendOnlyTable("market_candles")
 
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
+
+# The exchange's fills and settlements of the account, each stored once (lib/portfolio/store.py),
+# and every reconciliation of the exchange with the ledger (lib/portfolio/reconciliation.py).
+EXCHANGE_FILLS = AppendOnlyTable("exchange_fills")
+EXCHANGE_SETTLEMENTS = AppendOnlyTable("exchange_settlements")
+RECONCILIATIONS = AppendOnlyTable("reconciliations")
