@@ -66,7 +66,7 @@ WITH exchange AS (
         SELECT ticker, 'no', no_count FROM exchange_settlements WHERE account_key = %(account)s AND no_count > 0
     ) held GROUP BY ticker, side
 ), ledger AS (
-    SELECT ticker, side, sum(contracts) AS contracts FROM ({held})
+    SELECT ticker, side, sum(contracts) AS contracts FROM ({held}) ledger_held
      WHERE status IN ('open', 'settled') GROUP BY ticker, side
 )
 SELECT ticker, side, coalesce(e.contracts, 0) AS exchange, coalesce(l.contracts, 0) AS ledger
@@ -96,7 +96,7 @@ SELECT coalesce(e.ticker, l.ticker) AS ticker, order_id, coalesce(e.contracts, 0
 # still open there and the holdings comparison covers them.
 _SETTLEMENTS = """
 WITH ledger AS (
-    SELECT ticker, side, sum(contracts) AS contracts FROM ({held})
+    SELECT ticker, side, sum(contracts) AS contracts FROM ({held}) ledger_held
      WHERE status = 'settled' GROUP BY ticker, side
 ), sides AS (
     SELECT x.ticker, s.side, CASE s.side WHEN 'yes' THEN x.yes_count ELSE x.no_count END AS exchange,
