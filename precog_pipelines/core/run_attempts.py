@@ -21,12 +21,12 @@ VALUES_PER_QUERY = 1_000
 
 
 def attempt_run_keys(instance: dg.DagsterInstance, job_name: str, work: Mapping[str, Mapping[str, str]],
-                     max_attempts: int) -> dict[str, str | None]:
+                     max_attempts: int, values_per_query: int = VALUES_PER_QUERY) -> dict[str, str | None]:
     """For each piece of work (its base run key mapped to the tags that mark its runs, the same
     tag names for all), the run key of its next run of ``job_name``: the base key for the first,
     then ``base#2``... one more per failed run carrying those tags; None once ``max_attempts``
-    runs have failed."""
-    failures = _failed_runs(instance, job_name, list(work.values()))
+    runs have failed. ``values_per_query`` pieces of work are looked up per query."""
+    failures = _failed_runs(instance, job_name, list(work.values()), values_per_query)
     keys: dict[str, str | None] = {}
     for base, tags in work.items():
         failed = failures[_identity(tags, sorted(tags))]
@@ -39,7 +39,7 @@ def _identity(tags: Mapping[str, str | None], names: list[str]) -> tuple[str | N
 
 
 def _failed_runs(instance: dg.DagsterInstance, job_name: str,
-                 tag_sets: list[Mapping[str, str]]) -> Counter[tuple[str | None, ...]]:
+                 tag_sets: list[Mapping[str, str]], values_per_query: int) -> Counter[tuple[str | None, ...]]:
     """Failed runs of ``job_name`` per tag-set identity. Each query asks for every value of every
     tag name in its chunk; a run matching values of different pieces of work (one's position,
     another's rule) is counted under its own identity, which no piece of work asks for."""
@@ -51,8 +51,8 @@ def _failed_runs(instance: dg.DagsterInstance, job_name: str,
             raise ValueError(f"every piece of work needs the tag names {names}; got {sorted(tags)}")
     # Keyed by run id: chunks may share tag values, so one run can come back from two queries.
     identities: dict[str, tuple[str | None, ...]] = {}
-    for start in range(0, len(tag_sets), VALUES_PER_QUERY):
-        chunk = tag_sets[start:start + VALUES_PER_QUERY]
+    for start in range(0, len(tag_sets), values_per_query):
+        chunk = tag_sets[start:start + values_per_query]
         runs = instance.get_runs(dg.RunsFilter(
             job_name=job_name, statuses=[dg.DagsterRunStatus.FAILURE],
             tags={name: sorted({tags[name] for tags in chunk}) for name in names}))
