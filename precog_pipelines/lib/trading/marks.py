@@ -92,7 +92,8 @@ class Book:
 def book(conn: psycopg.Connection, trading_mode: str) -> Book:
     """Open positions with marks; exposure (price paid plus entry fees of the open ones); the
     unrealized P&L of those marked (``unmarked`` counts the others); realized P&L to date (every
-    closed or settled position, and the exit fills of open ones partly exited); and the count of positions per status (every status listed)."""
+    closed or settled position, and the exit fills of open ones partly exited); and the count of
+    positions per status (every status listed)."""
     rows = open_positions(conn, trading_mode)
     by_status = dict.fromkeys(("open", "closed", "settled"), 0)
     realized = Decimal(0)
