@@ -3,9 +3,9 @@
 A run key is requested once, so a failed run's key is spent. Numbering the key by the work's
 failed runs (``base``, ``base#2``, ``base#3``...) requests the work again, and only after a
 failure: a run still going or succeeded keeps the same key, which Dagster skips as already
-requested. The jobs are idempotent, so a rerun of work that did get booked books nothing.
-The failed runs of every piece of work due in a tick are read together, a few
-queries per tick instead of one per piece of work (bench/exit_sensor.py: 1,000 exits due).
+requested. The jobs are idempotent, so a rerun of work that did get booked books nothing. The
+failed runs of every piece of work due in a tick are read together, a few queries per tick
+instead of one per piece of work (bench/exit_sensor.py: 1,000 exits due).
 """
 
 from __future__ import annotations
