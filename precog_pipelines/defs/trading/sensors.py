@@ -11,6 +11,7 @@ import dagster as dg
 import psycopg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
+from precog_pipelines.core.run_attempts import attempt_run_keys
 from precog_pipelines.core.sensor_ticks import sensor_failures
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
@@ -42,21 +43,6 @@ ALERTS_PER_TICK = 200
 
 def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
     return int(json.loads(context.cursor).get(key, 0)) if context.cursor else 0
-
-
-def attempt_run_key(context: dg.SensorEvaluationContext, job: dg.JobDefinition, base: str,
-                    tags: dict[str, str]) -> str | None:
-    """The run key for the next run of ``job`` tagged ``tags``: ``base`` for the first, then
-    ``base#2``, ``base#3``... one more per failed run. A run key is requested once, so a
-    failed run's key is spent; numbering by failures requests the work again, and only after
-    a failure (a run still going keeps the same key, which Dagster skips as already requested).
-    None once MAX_ATTEMPTS runs have failed. The jobs are idempotent, so a rerun of work that
-    did get booked books nothing."""
-    failures = context.instance.get_runs_count(dg.RunsFilter(
-        job_name=job.name, statuses=[dg.DagsterRunStatus.FAILURE], tags=tags))
-    if failures >= MAX_ATTEMPTS:
-        return None
-    return base if failures == 0 else f"{base}#{failures + 1}"
 
 
 def contracts(quantity: Decimal) -> str:
@@ -143,15 +129,17 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     if not state.exits_allowed:
         return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}),
                                skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
+    work = {exit_run_key(c): (c, {"precog/position": c.position_key, "precog/exit_rule": c.signal.rule,
+                                  "precog/exit_quantity": contracts(c.quantity)})
+            for c in scan.candidates}
+    run_keys = attempt_run_keys(context.instance, position_exit_job.name,
+                                {base: tags for base, (_, tags) in work.items()}, MAX_ATTEMPTS)
     requests = []
-    for candidate in scan.candidates:
-        tags = {"precog/position": candidate.position_key, "precog/exit_rule": candidate.signal.rule,
-                "precog/exit_quantity": contracts(candidate.quantity)}
-        run_key = attempt_run_key(context, position_exit_job, exit_run_key(candidate), tags)
-        if run_key is None:
+    for base, (candidate, tags) in work.items():
+        if run_keys[base] is None:
             continue
         requests.append(dg.RunRequest(
-            run_key=run_key,
+            run_key=run_keys[base],
             run_config={"ops": {"exit_position_op": {"config": {
                 "position_key": candidate.position_key, "rule": candidate.signal.rule,
                 "priority": candidate.signal.priority}}}},
@@ -200,20 +188,20 @@ def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: Wareh
     with warehouse.connection() as conn:
         scan = markets_to_settle(conn, after, MARKET_VERSIONS_PER_TICK)
         # Markets already past the mark whose positions are still open: their settlement
-        # failed (or is running); attempt_run_key requests them again only after a failure.
+        # failed (or is running); attempt_run_keys requests them again only after a failure.
         tickers = set(scan.tickers) | set(unsettled_held_tickers(conn))
         if trading.is_live:
             with trading.kalshi.client() as client:
                 records = [parse_settlement(p) for p in client.iter_settlement_payloads(min_ts=settled_after)]
             tickers |= set(held_tickers(conn, {r.ticker for r in records}))
             settled_after = max([settled_after, *(int(r.settled_time.timestamp()) for r in records)])
-    requests = []
-    for ticker in sorted(tickers):
-        run_key = attempt_run_key(context, settlement_job, f"settle:{ticker}", {"precog/ticker": ticker})
-        if run_key is not None:
-            requests.append(dg.RunRequest(run_key=run_key,
-                                          run_config={"ops": {"settle_market_op": {"config": {"ticker": ticker}}}},
-                                          tags={"precog/ticker": ticker}))
+    run_keys = attempt_run_keys(context.instance, settlement_job.name,
+                                {f"settle:{ticker}": {"precog/ticker": ticker} for ticker in sorted(tickers)},
+                                MAX_ATTEMPTS)
+    requests = [dg.RunRequest(run_key=run_key,
+                              run_config={"ops": {"settle_market_op": {"config": {"ticker": ticker}}}},
+                              tags={"precog/ticker": ticker})
+                for ticker in sorted(tickers) if (run_key := run_keys[f"settle:{ticker}"]) is not None]
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps({"after_market_version_id": scan.high_water_mark,

@@ -17,21 +17,27 @@ from precog_pipelines.lib.warehouse.bulk import copy_into_temp
 _MARK_COLUMNS = ("position_key", "position_id", "mark_price", "peak_price", "unrealized_pnl", "market_version_id")
 
 # A staged mark is stored only when it differs from the position's latest mark (a new positions
-# version counts as a difference: its quantity or fees changed what the mark is worth).
-_INSERT_CHANGED = """
+# version counts as a difference: its quantity or fees changed what the mark is worth). The
+# unchanged ones are dropped from the stage first, so the statement reading position_marks is not
+# the one appending to it: one that did both rescanned the pages it was appending for every staged
+# mark whenever the planner chose a sequential scan (a new or not yet analyzed position_marks),
+# quadratic in the marks (1.5 s of PostgreSQL for 10,000 first marks, bench/exit_sensor.py).
+_DROP_UNCHANGED = """
+DELETE FROM stage_position_marks s
+ WHERE EXISTS (
+        SELECT FROM (SELECT k.position_id, k.mark_price, k.peak_price, k.unrealized_pnl
+                       FROM position_marks k
+                      WHERE k.position_key = s.position_key
+                      ORDER BY k.marked_at DESC, k.id DESC
+                      LIMIT 1) latest
+         WHERE (latest.position_id, latest.mark_price, latest.peak_price, latest.unrealized_pnl)
+               IS NOT DISTINCT FROM (s.position_id, s.mark_price, s.peak_price, s.unrealized_pnl))
+"""
+_INSERT_STAGED = """
 INSERT INTO position_marks (position_key, position_id, mark_price, peak_price, unrealized_pnl, market_version_id,
                             marked_at)
-SELECT s.position_key, s.position_id, s.mark_price, s.peak_price, s.unrealized_pnl, s.market_version_id, %(at)s
-  FROM stage_position_marks s
-  LEFT JOIN LATERAL (
-        SELECT k.position_id, k.mark_price, k.peak_price, k.unrealized_pnl
-          FROM position_marks k
-         WHERE k.position_key = s.position_key
-         ORDER BY k.marked_at DESC, k.id DESC
-         LIMIT 1) latest ON true
- WHERE latest.position_id IS NULL
-    OR (latest.position_id, latest.mark_price, latest.peak_price, latest.unrealized_pnl)
-       IS DISTINCT FROM (s.position_id, s.mark_price, s.peak_price, s.unrealized_pnl)
+SELECT position_key, position_id, mark_price, peak_price, unrealized_pnl, market_version_id, %(at)s
+  FROM stage_position_marks
 """
 
 OPEN_POSITION_COLUMNS = ("position_key", "position_id", "ticker", "side", "quantity", "entry_price", "entry_fee",
@@ -53,12 +59,13 @@ class Mark:
 
 def record_marks(conn: psycopg.Connection, marks: Sequence[Mark], at: datetime) -> int:
     """Append the marks that changed since each position's latest one, stamped ``at``; returns
-    how many were stored. One COPY and one statement, in the caller's transaction."""
+    how many were stored. One COPY and two statements, in the caller's transaction."""
     if not marks:
         return 0
     copy_into_temp(conn, "position_marks", _MARK_COLUMNS,
                    ([getattr(mark, column) for column in _MARK_COLUMNS] for mark in marks))
-    return conn.execute(_INSERT_CHANGED, {"at": at}).rowcount
+    conn.execute(_DROP_UNCHANGED)
+    return conn.execute(_INSERT_STAGED, {"at": at}).rowcount
 
 
 def open_positions(conn: psycopg.Connection, trading_mode: str | None = None) -> list[dict[str, Any]]:
