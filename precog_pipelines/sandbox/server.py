@@ -7,7 +7,7 @@ responses (resets, truncated bodies), which a framework would only get in the wa
 Paths:
 - ``/trade-api/v2/...``: Kalshi (public market data; signed ``/portfolio/...``).
 - ``/apis/site/v2/sports/football/nfl/scoreboard``: ESPN.
-- ``/_sandbox/...``: admin: clock, faults, quote overrides, keys, world, stats.
+- ``/_sandbox/...``: admin: clock, faults, quote overrides, keys, world, stats, served markets.
 
 Each Kalshi request passes, in order: fault injection (before), the server-side token
 bucket (429 at the configured tier, per API key id or anonymous), routing, signature check
@@ -364,6 +364,8 @@ class SandboxServer:
         if path == "/_sandbox/keys" and method == "POST":
             self.register_key(str(body["key_id"]), str(body["public_key_pem"]))
             return 200, {"key_id": body["key_id"]}
+        if path == "/_sandbox/served" and method == "GET":
+            return 200, {"served": self.served_markets()}
         if path == "/_sandbox/stats":
             if method == "DELETE":
                 self.reset_stats()

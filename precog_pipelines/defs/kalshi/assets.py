@@ -8,8 +8,8 @@ import dagster as dg
 from pydantic import Field
 
 from precog_pipelines.core.checks import ingestion_check_specs
-from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.core.ingestion import NOTHING_MERGED, NOTHING_UPSERTED, ingestion_result, written_metadata
+from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.ingest.kalshi_store import EVENTS_INGESTION, MARKETS_INGESTION, SERIES_INGESTION
 from precog_pipelines.lib.ingest.market_ticks import (
