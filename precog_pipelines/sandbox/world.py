@@ -361,6 +361,8 @@ class SandboxWorld:
         # The first ``settled_markets`` synthetic markets were finalized before the start (a
         # season's history for load tests); the next ``extra_markets`` trade and never resolve.
         self.settled_markets = settled_markets
+        self._settled_specs: dict[str, MarketSpec] = {}
+        self._settled_states: dict[str, MarketState] = {}
         synthetic = extra_markets + settled_markets
         self._overrides: dict[str, Quotes] = {}
         self._overrides_lock = threading.Lock()
@@ -457,7 +459,7 @@ class SandboxWorld:
         return None
 
     def market_spec(self, ticker: str) -> MarketSpec | None:
-        spec = self._game_markets.get(ticker)
+        spec = self._game_markets.get(ticker) or self._settled_specs.get(ticker)
         if spec is not None or not ticker.startswith(f"{SYNTHETIC_SERIES}-E"):
             return spec
         position = bisect_right(self._synthetic_tickers, ticker) - 1
@@ -467,13 +469,14 @@ class SandboxWorld:
         if position < self.settled_markets:
             # Spread over the month before the start, one a minute, oldest first.
             closed = self.start - timedelta(days=30) + timedelta(minutes=position)
-            return MarketSpec(
+            spec = self._settled_specs[ticker] = MarketSpec(
                 ticker=ticker, event_ticker=event_ticker, series_ticker=SYNTHETIC_SERIES,
                 title=f"Sandbox synthetic market {ticker}?", sub_title=ticker.rsplit("-", 1)[1],
                 open_time=closed - timedelta(days=7), scheduled_close=closed, expected_expiration=closed,
                 occurrence=None, rules_primary="A synthetic market for load tests; settled before the start.",
                 rules_secondary="",
             )
+            return spec
         return MarketSpec(
             ticker=ticker,
             event_ticker=event_ticker,
@@ -593,7 +596,11 @@ class SandboxWorld:
 
     def _synthetic_state(self, spec: MarketSpec, now: datetime) -> MarketState:
         if spec.scheduled_close < self.start:
-            return self._settled_synthetic_state(spec)
+            # Settled markets never change: built once, so a season of them costs a crawl little.
+            state = self._settled_states.get(spec.ticker)
+            if state is None:
+                state = self._settled_states[spec.ticker] = self._settled_synthetic_state(spec)
+            return state
         hour = int((now - self.start).total_seconds() // 3600)
         fair = 0.05 + 0.9 * unit(self.seed, spec.ticker, hour, "fair")
         quotes = self._quotes(spec.ticker, fair, hour)

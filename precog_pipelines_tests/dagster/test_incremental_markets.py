@@ -13,10 +13,11 @@ import pytest
 
 from precog_pipelines.defs.kalshi.assets import kalshi_events, kalshi_markets, kalshi_series
 from precog_pipelines.defs.kalshi.schedules import FULL_CRAWL_TAG, kalshi_markets_full_crawl_job
-from precog_pipelines.lib.ingest.market_ticks import LIVE_STATUS_FILTERS, MARKETS_SOURCE
+from precog_pipelines.lib.ingest.market_ticks import MARKETS_SOURCE
 from precog_pipelines_tests.conftest import SANDBOX_START, sandbox_resources
 
 REFERENCE = [kalshi_series, kalshi_events, kalshi_markets]
+TICK_REQUESTS = 3  # min_close_ts=W, status=closed, status=settled&min_settled_ts=W: one page each here
 
 
 @pytest.fixture
@@ -58,13 +59,14 @@ def test_the_first_tick_without_a_watermark_crawls_everything_and_sets_it(resour
     assert first.success
     metadata = _metadata(first)
     assert metadata["crawl"] == "full" and metadata["kalshi_requests"] == 1  # one unfiltered page
+    assert "missed_by_ticks" not in metadata  # nothing to compare with before the first tick
     assert metadata["inserted"] == len(tickers)
     # The exchange's clock (the sandbox's frozen simulated time), not ours.
     assert _watermark(db) == SANDBOX_START
     sandbox.advance(600)
     second = _tick(resources, dagster_instance)
     assert second["crawl"] == "incremental"
-    assert second["kalshi_requests"] == len(LIVE_STATUS_FILTERS) + 1
+    assert second["kalshi_requests"] == TICK_REQUESTS
     assert _watermark(db) == SANDBOX_START + timedelta(seconds=600)
 
 
@@ -80,24 +82,45 @@ def test_a_settled_market_is_fetched_by_one_tick_and_never_asked_about_again(
     settling = _tick(resources, dagster_instance)
 
     assert settling["crawl"] == "incremental"
-    assert sandbox.served_markets().get(ticker) == 1  # found once, by status=settled&min_settled_ts
+    # Found by this tick: status=settled&min_settled_ts, and min_close_ts too (it closed inside the window).
+    assert sandbox.served_markets().get(ticker) == 2
     assert _current(db, ticker) == "finalized"
 
-    # The next tick looks back 5 minutes before the settling tick (the overlap), so it may ask once more...
+    # The next tick looks back 5 minutes before the settling tick (the overlap), so it asks once more...
     sandbox.advance(15 * 60)
     sandbox.reset_stats()
     _tick(resources, dagster_instance)
-    assert sandbox.served_markets().get(ticker, 0) <= 1
+    assert sandbox.served_markets().get(ticker) == 1
     # ...and every tick after that never again.
     for _ in range(2):
         sandbox.advance(15 * 60)
         sandbox.reset_stats()
         later = _tick(resources, dagster_instance)
 
-        assert later["crawl"] == "incremental" and later["kalshi_requests"] == len(LIVE_STATUS_FILTERS) + 1
+        assert later["crawl"] == "incremental" and later["kalshi_requests"] == TICK_REQUESTS
         assert ticker not in sandbox.served_markets()
     assert _current(db, ticker) == "finalized"  # not fetched is not deleted: its version stays current
     assert db.execute("SELECT count(*) FROM markets WHERE ticker = %s AND row_current_ind", (ticker,)).fetchone()[0] == 1
+
+
+def test_a_market_that_closed_before_the_window_is_still_followed_to_its_result(
+        warehouse_url, sandbox, kalshi_key, dagster_instance, db):
+    resources = sandbox_resources(warehouse_url, sandbox, kalshi_key, kalshi_options={"tick_overlap_minutes": 1})
+    game = _first_game(sandbox)
+    ticker = next(iter(game["markets"].values()))
+    end = datetime.fromisoformat(game["end"])
+    assert dg.materialize(REFERENCE, resources=resources, instance=dagster_instance).success
+    sandbox.set_time(end + timedelta(seconds=90))
+    _tick(resources, dagster_instance)
+    assert _current(db, ticker) == "closed"
+
+    # Determined two minutes after the end: its close time is now before the tick's window.
+    sandbox.set_time(end + timedelta(seconds=150))
+    sandbox.reset_stats()
+    _tick(resources, dagster_instance)
+
+    assert sandbox.served_markets().get(ticker) == 1  # by status=closed
+    assert _current(db, ticker) == "determined"
 
 
 def test_the_full_crawl_finds_and_reports_a_market_the_ticks_missed(resources, sandbox, dagster_instance, db):

@@ -119,7 +119,7 @@ def kalshi_markets(context: dg.AssetExecutionContext, config: MarketsCrawl, ware
 def crawl_metadata(crawl: MarketCrawl, requests: int, missed: list[str]) -> dict[str, Any]:
     """How the run fetched: full or incremental per series, the requests it took, the window."""
     metadata: dict[str, Any] = {
-        "crawl": "full" if crawl.full else "incremental",
+        "crawl": crawl.kind,
         "kalshi_requests": requests,
         "watermark": crawl.started_at.isoformat(),
         "series_crawls": markdown_table([
@@ -127,7 +127,7 @@ def crawl_metadata(crawl: MarketCrawl, requests: int, missed: list[str]) -> dict
              "settled_since": s.settled_since.isoformat() if s.settled_since else "", "fetched": s.fetched}
             for s in crawl.series]),
     }
-    if crawl.full:
+    if crawl.checks_ticks:
         metadata["missed_by_ticks"] = len(missed)
         metadata["missed_tickers"] = ", ".join(missed[:MISSED_SAMPLE]) + (" ..." if len(missed) > MISSED_SAMPLE else "")
     return metadata

@@ -1,18 +1,21 @@
 """Incremental Kalshi market crawls: each tick asks only for markets that can have changed.
 
 A market's life runs unopened, open (or paused), closed (closed, determined, disputed,
-amended), settled; settled (``finalized``) is terminal. So a tick that knows when the previous
-successful one started (its watermark, on the exchange's clock) fetches per series
+amended), settled; settled (``finalized``) is terminal. A tick that knows when the previous
+successful one started (its watermark, on the exchange's clock) asks, per series, with ``W`` =
+the watermark less the overlap (:func:`tick_queries`):
 
-1. every market whose status filter is ``unopened``, ``open``, ``paused`` or ``closed``: the
-   live set, whatever its timestamps (a closed market still moves to determined, disputed,
-   amended; ``min_close_ts`` would miss those steps for a market that closed before the
-   watermark, and the closed set is only the markets awaiting settlement);
-2. ``status=settled`` with ``min_settled_ts`` = watermark minus the overlap: the markets settled
-   since, each fetched by one or two ticks and never again.
+1. ``min_close_ts=W``, no status: every market that closes at or after W, i.e. all unopened,
+   open and paused ones (their close time is ahead) plus those closed since W;
+2. ``status=closed``: the markets awaiting settlement, whenever they closed (one that closed
+   before W still moves to determined, disputed or amended; the set is only the markets between
+   game end and payout);
+3. ``status=settled&min_settled_ts=W``: the markets settled since W, each fetched by one or two
+   ticks (the overlap) and never again.
 
-KALSHI_API.md section 3.1: ``status`` takes one value, and settled timestamps combine only with
-``status=settled`` (or none); the client refuses other combinations before any request.
+KALSHI_API.md section 3.1: ``status`` takes one value, close timestamps combine only with
+``closed`` or no status, settled ones only with ``settled`` or none, never the two together;
+the client refuses other combinations before any request.
 
 The requests go in lifecycle order, so a market that moves on during the tick is found by a
 later request (and the later copy, the newer state, is kept). A series with no watermark yet,
@@ -35,7 +38,6 @@ from precog_pipelines.lib.wire_values import utc_timestamp
 MARKETS_SOURCE = "kalshi_markets"  # its watermarks, and the component of its alerts
 MISSED_FINGERPRINT = alerts.fingerprint(MARKETS_SOURCE, "missed_by_ticks")
 MISSED_SAMPLE = 20
-LIVE_STATUS_FILTERS = ("unopened", "open", "paused", "closed")
 SETTLED_STATUS = "finalized"  # the response status the `settled` filter matches (section 7.1)
 
 
@@ -47,7 +49,8 @@ class MarketLister(Protocol):
 
 @dataclass(frozen=True)
 class SeriesCrawl:
-    """How one series was fetched: whole, or since ``settled_since`` (None for a full crawl)."""
+    """How one series was fetched: whole (``full``) or incrementally; ``settled_since`` is its
+    tick window (watermark less overlap), None when it had no watermark yet."""
 
     series: str
     full: bool
@@ -68,8 +71,15 @@ class MarketCrawl:
     beyond_ticks: set[str] = field(default_factory=set)
 
     @property
-    def full(self) -> bool:
-        return any(s.full for s in self.series)
+    def kind(self) -> str:
+        """``full``, ``incremental``, or ``mixed`` (a series added since the last tick is crawled whole)."""
+        kinds = {s.full for s in self.series}
+        return "mixed" if len(kinds) > 1 else ("full" if True in kinds else "incremental")
+
+    @property
+    def checks_ticks(self) -> bool:
+        """Whether a series with a watermark was crawled whole: then ``beyond_ticks`` means something."""
+        return any(s.full and s.settled_since is not None for s in self.series)
 
 
 def crawl_markets(client: MarketLister, series: Sequence[str], watermarks: Mapping[str, datetime],
@@ -87,16 +97,20 @@ def crawl_markets(client: MarketLister, series: Sequence[str], watermarks: Mappi
             if since is not None:
                 beyond |= {_ticker(p) for p in payloads if _settled_before(p, since) and _ticker(p)}
             lists.append(payloads)
-            crawls.append(SeriesCrawl(ticker, True, None, len(payloads)))
+            crawls.append(SeriesCrawl(ticker, True, since, len(payloads)))
             continue
-        lists += [list(client.iter_market_payloads(series_ticker=ticker, status=status))
-                  for status in LIVE_STATUS_FILTERS]
-        lists.append(list(client.iter_market_payloads(
-            series_ticker=ticker, status="settled", min_settled_ts=int(since.timestamp()))))
-        crawls.append(SeriesCrawl(ticker, False, since, sum(len(p) for p in lists[-5:])))
+        queries = tick_queries(since)
+        lists += [list(client.iter_market_payloads(series_ticker=ticker, **query)) for query in queries]
+        crawls.append(SeriesCrawl(ticker, False, since, sum(len(p) for p in lists[-len(queries):])))
     # The exchange's Date at the first answer; our own clock only if it sent none.
     started_at = client.first_response_date or local_start
     return MarketCrawl(newest_copies(lists), started_at, crawls, beyond)
+
+
+def tick_queries(since: datetime) -> list[dict[str, Any]]:
+    """The GET /markets filters of one incremental tick from ``since``, in lifecycle order."""
+    seconds = int(since.timestamp())  # whole seconds, rounded down: the window only widens
+    return [{"min_close_ts": seconds}, {"status": "closed"}, {"status": "settled", "min_settled_ts": seconds}]
 
 
 def newest_copies(lists: Sequence[Sequence[Any]]) -> list[Any]:
