@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,26 +41,10 @@ from precog_pipelines.resources.warehouse import WarehouseResource
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _database import bench_database  # noqa: E402
+from _sandbox_process import start_sandbox  # noqa: E402
 
-STARTUP_TIMEOUT_SECONDS = 120
 TICK_SECONDS = 300
 FULL_CRAWL = {"ops": {"kalshi_markets": {"config": {"full_crawl": True}}}}
-
-
-def start_sandbox(settled: int, open_markets: int, home: str) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "precog_pipelines.cli", "sandbox", "--port", "0", "--speed", "0",
-               "--start", "2025-11-09T17:00Z", "--settled-markets", str(settled),
-               "--extra-markets", str(open_markets), "--rate-tier", "basic"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ | {"PRECOG_HOME": home})
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    for line in process.stdout:
-        if line.strip().startswith("Kalshi:"):
-            return process, line.split()[-1]
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    raise SystemExit(f"the sandbox did not start: {process.stderr.read()}")
 
 
 def main() -> None:
@@ -73,7 +55,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as home, bench_database("bench_kalshi_tick") as url:
-        process, base_url = start_sandbox(args.settled, args.open, home)
+        process, base_url = start_sandbox(["--settled-markets", str(args.settled), "--extra-markets", str(args.open),
+                                           "--rate-tier", "basic"], home)
         admin = base_url.rsplit("/trade-api", 1)[0] + "/_sandbox"
         try:
             resources = {"warehouse": WarehouseResource(database_url=url),
