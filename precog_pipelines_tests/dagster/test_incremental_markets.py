@@ -150,6 +150,11 @@ def test_the_full_crawl_finds_and_reports_a_market_the_ticks_missed(resources, s
     alert = db.execute("SELECT severity, component, details->>'missed' FROM alerts WHERE resolved_at IS NULL").fetchall()
     assert alert == [("warning", MARKETS_SOURCE, "4")]
 
+    # The next full crawl finds the ticks complete again and resolves the alert.
+    again = definitions.resolve_job_def("kalshi_markets_full_crawl").execute_in_process(instance=dagster_instance)
+    assert _metadata(again)["missed_by_ticks"] == 0
+    assert db.execute("SELECT count(*) FROM alerts WHERE resolved_at IS NULL").fetchone()[0] == 0
+
 
 def test_a_full_crawl_that_finds_nothing_missed_reports_zero_and_raises_no_alert(
         resources, sandbox, dagster_instance, db):

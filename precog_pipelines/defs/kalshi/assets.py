@@ -104,6 +104,8 @@ def kalshi_markets(context: dg.AssetExecutionContext, config: MarketsCrawl, ware
             if missed:
                 alerts.raise_alert(conn, "warning", MARKETS_SOURCE, missed_message(missed), MISSED_FINGERPRINT,
                                    {"missed": len(missed), "tickers": missed[:MISSED_SAMPLE], "run_id": context.run.run_id})
+            elif crawl.checks_ticks:
+                alerts.resolve_alert(conn, MISSED_FINGERPRINT)  # a full crawl found the ticks complete again
         current = conn.execute("SELECT count(*) FROM markets WHERE row_current_ind").fetchone()[0]
     if missed:
         context.log.warning(missed_message(missed))
