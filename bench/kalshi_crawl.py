@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import requests
 
@@ -31,22 +30,9 @@ from precog_pipelines.lib.kalshi import TIERS, KalshiClient, KalshiParseError, K
 from precog_pipelines.lib.kalshi.parse import parse_market
 from precog_pipelines.lib.kalshi.ratelimit import DEFAULT_COST
 
-STARTUP_TIMEOUT_SECONDS = 60
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def start_sandbox(markets: int, tier: str, home: str) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "precog_pipelines.cli", "sandbox", "--port", "0", "--speed", "0",
-               "--start", "2025-11-09T17:00Z", "--extra-markets", str(markets), "--rate-tier", tier]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ | {"PRECOG_HOME": home})
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    for line in process.stdout:
-        if line.strip().startswith("Kalshi:"):
-            return process, line.split()[-1]
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    raise SystemExit(f"the sandbox did not start: {process.stderr.read()}")
+from _sandbox_process import start_sandbox  # noqa: E402
 
 
 def main() -> None:
@@ -60,7 +46,7 @@ def main() -> None:
 
     tier = TIERS[args.tier]
     with tempfile.TemporaryDirectory() as home:
-        process, base_url = start_sandbox(args.markets, args.tier, home)
+        process, base_url = start_sandbox(["--extra-markets", str(args.markets), "--rate-tier", args.tier], home)
         try:
             limiter = KalshiRateLimiter(TIERS["prestige"] if args.unthrottled else tier)
             with KalshiClient(KalshiSettings(base_url=base_url, rate_tier=args.tier), rate_limiter=limiter) as client:

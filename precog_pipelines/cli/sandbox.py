@@ -39,16 +39,19 @@ def _start_time(value: str | None) -> datetime | None:
 @click.option("--start", "start", default=None, help="Simulated start time, ISO 8601 with offset (default: now).")
 @click.option("--extra-markets", default=0, show_default=True, type=click.IntRange(0, 1_000_000),
               help="Synthetic markets to add (series KXSANDBOX), e.g. 50000 for crawl benchmarks.")
+@click.option("--settled-markets", default=0, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="Synthetic markets (series KXSANDBOX) settled before the start, e.g. 20000 for tick benchmarks.")
 @click.option("--rate-tier", default="basic", show_default=True, type=click.Choice([*TIERS, "off"]),
               help="Server-side token bucket that answers 429 when exceeded.")
 @user_errors
 def sandbox(host: str, port: int, speed: float, seed: int, start: str | None, extra_markets: int,
-            rate_tier: str) -> None:
+            settled_markets: int, rate_tier: str) -> None:
     """Serve a simulated NFL week as Kalshi and ESPN on one local port until Ctrl-C."""
     honour_ctrl_c()
     credentials = ensure_sandbox_credentials(precog_home() / "sandbox")
     config = SandboxConfig(
         seed=seed, start=_start_time(start), speed=speed, extra_markets=extra_markets,
+        settled_markets=settled_markets,
         rate_tier=None if rate_tier == "off" else rate_tier,
         api_keys={credentials.key_id: credentials.public_key},
     )

@@ -40,17 +40,19 @@ def ingestion_result(
     row_count: int,
     preview: Sequence[Mapping[str, Any]],
     observed_at: datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dg.MaterializeResult:
     """The materialization of one ingestion batch: fetched and rejected counts, what was written
     (``written``, from :func:`written_metadata`), the table's row count, a preview, and the
-    contract and rejects checks. A batch that failed its contract stored nothing, and says so."""
+    contract and rejects checks, plus the source's own ``extra`` metadata. A batch that failed its
+    contract stored nothing, and says so."""
     metadata: dict[str, Any] = {"fetched": report.fetched, **written, "rejected": len(report.rejects)}
     if observed_at is not None:
         metadata["observed_at"] = observed_at.isoformat()
     if not report.stored:
         metadata["stored"] = dg.MetadataValue.md(
             f"**nothing**: the batch failed `{CONTRACT_CHECK}`, so no row of it was written")
-    metadata |= {"dagster/row_count": row_count, "preview": markdown_table(list(preview))}
+    metadata |= {**(extra or {}), "dagster/row_count": row_count, "preview": markdown_table(list(preview))}
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[contract_check_result(asset, report.contract),

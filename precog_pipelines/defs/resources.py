@@ -31,7 +31,8 @@ def resources() -> dg.Definitions:
     kalshi = KalshiResource(**_from_environment(
         environment="KALSHI_ENV", base_url="KALSHI_API_BASE_URL", api_key_id="KALSHI_API_KEY_ID",
         private_key_path="KALSHI_PRIVATE_KEY_PATH", rate_tier="KALSHI_RATE_TIER",
-        series_tickers="PRECOG_KALSHI_SERIES"))
+        series_tickers="PRECOG_KALSHI_SERIES"),
+        **_int_from_environment(tick_overlap_minutes="PRECOG_KALSHI_TICK_OVERLAP_MINUTES"))
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(database_url=dg.EnvVar("PRECOG_DATABASE_URL")),

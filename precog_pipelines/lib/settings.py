@@ -203,6 +203,9 @@ SETTINGS: tuple[Setting, ...] = (
             "per `KALSHI_*`, and ESPN).", choices=("sandbox", "live")),
     Setting("PRECOG_KALSHI_SERIES", "KXNFLGAME", "Comma-separated Kalshi series the ingestion loads.",
             code_location=True, check=_series_tickers),
+    Setting("PRECOG_KALSHI_TICK_OVERLAP_MINUTES", "5", "Incremental market ticks ask for markets settled since "
+            "the previous successful tick started, less this many minutes (a late settlement timestamp is still "
+            "caught); the daily full crawl catches anything older.", code_location=True, check=_positive_minutes),
     Setting("PRECOG_TRADING_MODE", "paper", "`paper` simulates fills at the current executable price; `live` "
             "sends orders to Kalshi (demo unless `KALSHI_ENV=prod`).", code_location=True, choices=("paper", "live")),
     Setting("PRECOG_ALERT_WEBHOOK_URL", "", "The shipped alert routing file's `webhook` channel: alerts of "

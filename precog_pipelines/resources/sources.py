@@ -47,6 +47,10 @@ class KalshiResource(_HttpSettings):
                            description="Your Kalshi rate tier (KALSHI_RATE_TIER).")
     series_tickers: str = Field(default=setting("PRECOG_KALSHI_SERIES").default,
                                 description="Comma-separated series to ingest (PRECOG_KALSHI_SERIES).")
+    tick_overlap_minutes: int = Field(
+        default=int(setting("PRECOG_KALSHI_TICK_OVERLAP_MINUTES").default),
+        description="Incremental market ticks look back this much before the previous tick "
+                    "(PRECOG_KALSHI_TICK_OVERLAP_MINUTES).")
 
     def settings(self) -> KalshiSettings:
         """Validated settings; a bad value raises an error naming the variable."""

@@ -7,7 +7,7 @@ responses (resets, truncated bodies), which a framework would only get in the wa
 Paths:
 - ``/trade-api/v2/...``: Kalshi (public market data; signed ``/portfolio/...``).
 - ``/apis/site/v2/sports/football/nfl/scoreboard``: ESPN.
-- ``/_sandbox/...``: admin: clock, faults, quote overrides, keys, world, stats.
+- ``/_sandbox/...``: admin: clock, faults, quote overrides, keys, world, stats, served markets.
 
 Each Kalshi request passes, in order: fault injection (before), the server-side token
 bucket (429 at the configured tier, per API key id or anonymous), routing, signature check
@@ -27,6 +27,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -61,6 +62,7 @@ class SandboxConfig:
     start: datetime | None = None
     speed: float = 60.0
     extra_markets: int = 0
+    settled_markets: int = 0
     include_postponed: bool = True
     initial_balance: Decimal = Decimal("1000.00")
     rate_tier: str | None = "basic"
@@ -83,7 +85,7 @@ class SandboxServer:
         self.world = SandboxWorld(
             self.config.seed, start,
             extra_markets=self.config.extra_markets, include_postponed=self.config.include_postponed,
-            kickoff_lead_minutes=self.config.kickoff_lead_minutes,
+            kickoff_lead_minutes=self.config.kickoff_lead_minutes, settled_markets=self.config.settled_markets,
         )
         self.clock = SandboxClock(start, self.config.speed)
         self.exchange = SandboxExchange(self.world, self.config.initial_balance)
@@ -94,6 +96,9 @@ class SandboxServer:
         self._limiters: dict[tuple[str, str], Any] = {}
         self._limiters_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
+        # How many Kalshi responses carried each market (tests and benchmarks count the requests
+        # "about" a market); kept apart from the stats so /_sandbox/stats stays small.
+        self._served: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         # Bounded: a long `precog sandbox` session must not grow without end.
         self._signatures: deque[str] = deque(maxlen=10_000)
@@ -197,6 +202,21 @@ class SandboxServer:
     def reset_stats(self) -> None:
         with self._stats_lock:
             self._stats.clear()
+            self._served.clear()
+
+    def served_markets(self) -> dict[str, int]:
+        """Per market ticker, how many Kalshi responses since the last reset included it."""
+        with self._stats_lock:
+            return dict(self._served)
+
+    def _count_served(self, payload: dict) -> None:
+        markets = payload.get("markets")
+        tickers = [m.get("ticker") for m in markets if isinstance(m, dict)] if isinstance(markets, list) else []
+        if isinstance(payload.get("market"), dict):
+            tickers.append(payload["market"].get("ticker"))
+        if tickers:
+            with self._stats_lock:
+                self._served.update(t for t in tickers if t)
 
     def received_signatures(self) -> list[str]:
         """The last 10,000 KALSHI-ACCESS-SIGNATURE headers received, valid or not, in arrival order (tests
@@ -238,7 +258,8 @@ class SandboxServer:
                 "markets": {team.espn_abbreviation: game.market_ticker(team) for team in game.teams},
             })
         return {"seed": self.world.seed, "start": rfc3339(self.world.start), "now": rfc3339(self.now()),
-                "speed": self.clock.speed, "games": games, "extra_markets": self.world.extra_markets}
+                "speed": self.clock.speed, "games": games, "extra_markets": self.world.extra_markets,
+                "settled_markets": self.world.settled_markets}
 
     # ---- request pipeline ----------------------------------------------------------------------
 
@@ -266,7 +287,9 @@ class SandboxServer:
                 return self._portfolio(method, path, query, headers, body, now)
             if method != "GET":
                 return kalshi_api.NOT_FOUND
-            return self._public(path, query, now)
+            status, payload = self._public(path, query, now)
+            self._count_served(payload)
+            return status, payload
         except kalshi_api.BadRequest as bad:
             return 400, kalshi_api.error_body(bad.code, str(bad))
 
@@ -348,6 +371,8 @@ class SandboxServer:
         if path == "/_sandbox/keys" and method == "POST":
             self.register_key(str(body["key_id"]), str(body["public_key_pem"]))
             return 200, {"key_id": body["key_id"]}
+        if path == "/_sandbox/served" and method == "GET":
+            return 200, {"served": self.served_markets()}
         if path == "/_sandbox/stats":
             if method == "DELETE":
                 self.reset_stats()
@@ -379,6 +404,11 @@ class _SandboxHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells the sandbox's simulated time, as a real exchange's tells its own
+        # clock: clients measure "since the last tick" on the clock that stamps the markets.
+        return format_datetime(self.sandbox.now().astimezone(UTC), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox: %s", format % args)  # request lines only; headers are never logged

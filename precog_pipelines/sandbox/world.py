@@ -355,23 +355,29 @@ class SandboxWorld:
 
     def __init__(
         self, seed: int, start: datetime, *, extra_markets: int = 0, include_postponed: bool = True,
-        kickoff_lead_minutes: int = 0,
+        kickoff_lead_minutes: int = 0, settled_markets: int = 0,
     ) -> None:
         self.seed = seed
         self.start = start.astimezone(UTC)
         self.games = build_games(seed, self.start, include_postponed, kickoff_lead_minutes)
         self.extra_markets = extra_markets
+        # The first ``settled_markets`` synthetic markets were finalized before the start (a
+        # season's history for load tests); the next ``extra_markets`` trade and never resolve.
+        self.settled_markets = settled_markets
+        self._settled_specs: dict[str, MarketSpec] = {}
+        self._settled_states: dict[str, MarketState] = {}
+        synthetic = extra_markets + settled_markets
         self._overrides: dict[str, Quotes] = {}
         self._overrides_lock = threading.Lock()
         self._game_markets: dict[str, MarketSpec] = {}
         self._events: dict[str, EventSpec] = {}
         for game in self.games:
             self._add_game(game)
-        synthetic_events = math.ceil(extra_markets / SYNTHETIC_MARKETS_PER_EVENT)
+        synthetic_events = math.ceil(synthetic / SYNTHETIC_MARKETS_PER_EVENT)
         self._synthetic_tickers = [
             f"{SYNTHETIC_SERIES}-E{e:05d}-M{m:02d}"
             for e in range(synthetic_events)
-            for m in range(min(SYNTHETIC_MARKETS_PER_EVENT, extra_markets - e * SYNTHETIC_MARKETS_PER_EVENT))
+            for m in range(min(SYNTHETIC_MARKETS_PER_EVENT, synthetic - e * SYNTHETIC_MARKETS_PER_EVENT))
         ]
         self._synthetic_events = [f"{SYNTHETIC_SERIES}-E{e:05d}" for e in range(synthetic_events)]
         self._all_tickers = sorted(self._game_markets) + self._synthetic_tickers
@@ -417,7 +423,7 @@ class SandboxWorld:
         )
 
     def series_tickers(self) -> list[str]:
-        return [NFL_SERIES] + ([SYNTHETIC_SERIES] if self.extra_markets else [])
+        return [NFL_SERIES] + ([SYNTHETIC_SERIES] if self._synthetic_tickers else [])
 
     def market_tickers(self, *, series_ticker: str | None = None, event_ticker: str | None = None) -> list[str]:
         """All market tickers in ticker order, optionally of one series or one event."""
@@ -456,13 +462,24 @@ class SandboxWorld:
         return None
 
     def market_spec(self, ticker: str) -> MarketSpec | None:
-        spec = self._game_markets.get(ticker)
+        spec = self._game_markets.get(ticker) or self._settled_specs.get(ticker)
         if spec is not None or not ticker.startswith(f"{SYNTHETIC_SERIES}-E"):
             return spec
         position = bisect_right(self._synthetic_tickers, ticker) - 1
         if position < 0 or self._synthetic_tickers[position] != ticker:
             return None
         event_ticker = ticker.rsplit("-", 1)[0]
+        if position < self.settled_markets:
+            # Spread over the month before the start, one a minute, oldest first.
+            closed = self.start - timedelta(days=30) + timedelta(minutes=position)
+            spec = self._settled_specs[ticker] = MarketSpec(
+                ticker=ticker, event_ticker=event_ticker, series_ticker=SYNTHETIC_SERIES,
+                title=f"Sandbox synthetic market {ticker}?", sub_title=ticker.rsplit("-", 1)[1],
+                open_time=closed - timedelta(days=7), scheduled_close=closed, expected_expiration=closed,
+                occurrence=None, rules_primary="A synthetic market for load tests; settled before the start.",
+                rules_secondary="",
+            )
+            return spec
         return MarketSpec(
             ticker=ticker,
             event_ticker=event_ticker,
@@ -592,6 +609,12 @@ class SandboxWorld:
         return Decimal(int(factor * (150 * pregame_minutes + 3000 * live_minutes)))
 
     def _synthetic_state(self, spec: MarketSpec, now: datetime) -> MarketState:
+        if spec.scheduled_close < self.start:
+            # Settled markets never change: built once, so a season of them costs a crawl little.
+            state = self._settled_states.get(spec.ticker)
+            if state is None:
+                state = self._settled_states[spec.ticker] = self._settled_synthetic_state(spec)
+            return state
         hour = int((now - self.start).total_seconds() // 3600)
         fair = 0.05 + 0.9 * unit(self.seed, spec.ticker, hour, "fair")
         quotes = self._quotes(spec.ticker, fair, hour)
@@ -601,4 +624,16 @@ class SandboxWorld:
             volume=volume, volume_24h=volume, open_interest=(volume * Decimal("0.6")).to_integral_value(ROUND_FLOOR),
             result="", settlement_value=None, expiration_value="", close_time=spec.scheduled_close,
             settlement_ts=None, updated_time=spec.open_time,
+        )
+
+    def _settled_synthetic_state(self, spec: MarketSpec) -> MarketState:
+        won = unit(self.seed, spec.ticker, "result") < 0.5
+        volume = Decimal(int(1000 + unit(self.seed, spec.ticker, "volume") * 99000))
+        return MarketState(
+            spec=spec, status="finalized", quotes=replace(EMPTY_BOOK, last_price=Decimal("0.99") if won else CENT),
+            previous=EMPTY_BOOK, volume=volume, volume_24h=Decimal(0), open_interest=Decimal(0),
+            result="yes" if won else "no", settlement_value=Decimal(1) if won else Decimal(0),
+            expiration_value=spec.sub_title if won else "", close_time=spec.scheduled_close,
+            settlement_ts=spec.scheduled_close + timedelta(seconds=SETTLEMENT_TIMER_SECONDS + 120),
+            updated_time=spec.scheduled_close,
         )

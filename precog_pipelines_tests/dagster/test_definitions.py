@@ -118,14 +118,16 @@ def test_the_code_location_holds_exactly_the_expected_definitions(definitions):
     assert assets == EXPECTED_ASSETS
     assert set(definitions.resources) == {"warehouse", "trading", "alerting", "kalshi", "espn", "elo_games"}
     assert {s.name for s in repository.schedule_defs} == {
-        "kalshi_schedule", "game_states_schedule", "elo_current_season_schedule", "portfolio_schedule"}
+        "kalshi_schedule", "kalshi_markets_full_crawl_schedule", "game_states_schedule",
+        "elo_current_season_schedule", "portfolio_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
         "position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "alert_on_sensor_failure",
         "alert_delivery_sensor",
         "trading_automation_sensor",
         "market_data_stall_sensor",
         "elo_rerate_after_espn_backfill"}
-    assert {"position_exit_job", "settlement_job", "elo_ratings_job"} <= {j.name for j in repository.get_all_jobs()}
+    assert {"position_exit_job", "settlement_job", "elo_ratings_job", "kalshi_markets_full_crawl"} <= {
+        j.name for j in repository.get_all_jobs()}
     checked = {key.asset_key.to_user_string() for key in repository.asset_graph.asset_check_keys}
     assert checked == EXPECTED_ASSETS, "every asset carries checks"
 

@@ -8,7 +8,8 @@ import pytest
 
 from precog_pipelines.definitions import defs as code_location
 
-SCHEDULES = ("kalshi_schedule", "game_states_schedule", "elo_current_season_schedule")
+SCHEDULES = ("kalshi_schedule", "kalshi_markets_full_crawl_schedule", "game_states_schedule",
+             "elo_current_season_schedule")
 SENSORS = ("position_exit_sensor", "market_settlement_sensor", "alert_on_run_failure", "trading_automation_sensor",
            "elo_rerate_after_espn_backfill", "market_data_stall_sensor")
 
@@ -49,6 +50,8 @@ def test_production_cadences(load_with):
     assert kalshi.cron_schedule == "*/5 * * * *"
     targeted = {key.to_user_string() for a in kalshi.target.assets_defs for key in a.keys}
     assert targeted == {"kalshi_series", "kalshi_events", "kalshi_markets"}
+    full_crawl = definitions.resolve_schedule_def("kalshi_markets_full_crawl_schedule")
+    assert full_crawl.cron_schedule == "30 6 * * *" and full_crawl.job_name == "kalshi_markets_full_crawl"
     assert espn.cron_schedule == "* * * * 0,1,4,6"
     assert espn.execution_timezone == "America/New_York"
 
@@ -59,3 +62,4 @@ def test_refresh_runs_carry_a_max_runtime_so_run_monitoring_fails_a_run_nobody_w
     definitions = load_with(dev=False)
     for name in ("kalshi_schedule", "game_states_schedule"):
         assert definitions.resolve_schedule_def(name).tags["dagster/max_runtime"] == "600", name
+    assert definitions.resolve_job_def("kalshi_markets_full_crawl").tags["dagster/max_runtime"] == "600"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -227,6 +228,32 @@ def test_status_filter_values_are_checked_before_any_request(kalshi_client):
     with pytest.raises(ValueError, match="'active' map to 'open'"):
         crawl(kalshi_client, status="active")
     assert kalshi_client.stats.requests == 0
+
+
+@pytest.mark.parametrize(("filters", "message"), [
+    ({"status": "closed", "min_settled_ts": 1}, r"settled timestamp filters go only with status \['settled'\]"),
+    ({"status": "open", "min_close_ts": 1}, r"close timestamp filters go only with status \['closed'\]"),
+    ({"min_close_ts": 1, "min_settled_ts": 1}, "one timestamp filter family; got close and settled"),
+    ({"status": "settled", "min_settled_ts": -5}, "min_settled_ts must be Unix seconds.*-5"),
+    ({"status": "settled", "min_settled_ts": "1700000000"}, "min_settled_ts must be Unix seconds"),
+])
+def test_timestamp_filter_combinations_kalshi_refuses_are_refused_before_any_request(kalshi_client, filters, message):
+    with pytest.raises(ValueError, match=message):
+        crawl(kalshi_client, **filters)
+    assert kalshi_client.stats.requests == 0
+
+
+def test_settled_since_asks_only_for_markets_settled_from_then_and_notes_the_exchange_clock(sandbox, kalshi_client):
+    first = sandbox.describe_world()["games"][0]
+    finalized = datetime.fromisoformat(first["finalized_at"])
+    sandbox.set_time(finalized + timedelta(hours=1))
+
+    since = crawl(kalshi_client, status="settled", min_settled_ts=int(finalized.timestamp()))
+    after = crawl(kalshi_client, status="settled", min_settled_ts=int(finalized.timestamp()) + 1)
+
+    assert set(first["markets"].values()) <= set(since) and not set(first["markets"].values()) & set(after)
+    # The Date header is the sandbox's simulated clock: "since" is measured on the exchange's time.
+    assert kalshi_client.first_response_date == finalized + timedelta(hours=1)
 
 
 # ---- malformed payloads -----------------------------------------------------------------------

@@ -128,6 +128,10 @@ def test_status_filters_map_to_response_statuses(sandbox):
         {"status": "open", "min_close_ts": "1"},
         {"min_created_ts": "1", "max_close_ts": "2"},
         {"status": "settled", "min_created_ts": "1"},
+        {"status": "closed", "min_settled_ts": "1"},
+        {"status": "open", "max_settled_ts": "1"},
+        {"min_close_ts": "1", "min_settled_ts": "1"},
+        {"status": "settled", "min_settled_ts": "yesterday"},
         {"event_ticker": "KXNFLGAME-25NOV09DETWAS,KXNFLGAME-25NOV09JACTEN"},
         {"limit": "5000"},
         {"cursor": "not-a-cursor"},
@@ -159,6 +163,45 @@ def test_timestamp_filters_select_by_close_time(sandbox):
 
     expected = {t for g in games if g["end"] == first["end"] for t in g["markets"].values()}
     assert {m["ticker"] for m in found} == expected and len(expected) == 4  # two games end together
+
+
+def test_settled_timestamp_filters_select_by_settlement_time(sandbox):
+    games = sandbox.describe_world()["games"]
+    first = games[0]
+    sandbox.set_time(datetime.fromisoformat(first["finalized_at"]) + timedelta(hours=1))
+    settled_at = int(datetime.fromisoformat(first["finalized_at"]).timestamp())
+
+    exactly = markets(sandbox, status="settled", min_settled_ts=str(settled_at), max_settled_ts=str(settled_at))
+    later = markets(sandbox, min_settled_ts=str(settled_at + 1))  # no status: settled ones only, by their time
+
+    expected = {t for g in games if g["finalized_at"] == first["finalized_at"] for t in g["markets"].values()}
+    assert {m["ticker"] for m in exactly} == expected
+    assert not expected & {m["ticker"] for m in later} and {m["status"] for m in later} <= {"finalized"}
+
+
+def test_the_date_header_is_the_simulated_clock(sandbox):
+    sandbox.set_time(SANDBOX_START + timedelta(days=3, seconds=7))
+
+    assert get(sandbox, "/trade-api/v2/markets", limit=1).headers["Date"] == "Wed, 12 Nov 2025 17:00:07 GMT"
+
+
+def test_settled_synthetic_markets_are_finalized_before_the_start_and_cost_one_page_per_thousand():
+    config = SandboxConfig(start=SANDBOX_START, speed=0, settled_markets=1500, extra_markets=30, rate_tier=None)
+    with SandboxServer(config) as sandbox:
+        settled = markets(sandbox, series_ticker="KXSANDBOX", status="settled", limit=1000)
+        live = markets(sandbox, series_ticker="KXSANDBOX", status="open")
+        recent = markets(sandbox, series_ticker="KXSANDBOX", status="settled",
+                         min_settled_ts=str(int(SANDBOX_START.timestamp())))
+        served = sandbox.served_markets()
+
+    assert len(settled) == 1500 and {m["status"] for m in settled} == {"finalized"}
+    assert all(datetime.fromisoformat(m["settlement_ts"]) < SANDBOX_START for m in settled)
+    assert {m["result"] for m in settled} == {"yes", "no"}
+    for market in settled[:50]:
+        parse_market(market)
+    assert len(live) == 30 and {m["status"] for m in live} == {"active"}
+    assert recent == []
+    assert sum(served.values()) == 1530 and set(served.values()) == {1}
 
 
 def test_not_found_and_trailing_slash_behave_like_kalshi(sandbox):

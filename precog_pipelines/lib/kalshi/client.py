@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -83,6 +84,12 @@ PORTFOLIO_PAGE_LIMIT = 1000
 DEFAULT_MAX_PAGES = 10_000
 MARKET_STATUS_FILTERS = frozenset({"unopened", "open", "paused", "closed", "settled"})
 ORDER_STATUS_FILTERS = frozenset({"resting", "canceled", "executed"})
+# GET /markets timestamp filters: one family per request, each only with these status filters
+# (KALSHI_API.md section 3.1; the exchange answers 400 to any other combination).
+MARKET_TIMESTAMP_FAMILIES = {
+    "close": (("min_close_ts", "max_close_ts"), frozenset({None, "closed"})),
+    "settled": (("min_settled_ts", "max_settled_ts"), frozenset({None, "settled"})),
+}
 TIME_IN_FORCE = frozenset({"fill_or_kill", "good_till_canceled", "immediate_or_cancel"})
 
 
@@ -119,6 +126,9 @@ class KalshiClient:
         self.rate_limiter = rate_limiter or KalshiRateLimiter(TIERS[self.settings.rate_tier])
         self.max_pages = max_pages
         self.stats = ClientStats()
+        # The exchange's clock (HTTP Date) at the first successful response: incremental crawls
+        # measure "since" on the clock that stamps close and settlement times, not on ours.
+        self.first_response_date: datetime | None = None
         self._stats_lock = threading.Lock()
         self._signer_lock = threading.Lock()
         self._signer: KalshiSigner | None = None
@@ -184,13 +194,22 @@ class KalshiClient:
         status: str | None = None,
         tickers: list[str] | tuple[str, ...] | None = None,
         limit: int = MARKETS_PAGE_LIMIT,
+        min_close_ts: int | None = None,
+        max_close_ts: int | None = None,
+        min_settled_ts: int | None = None,
+        max_settled_ts: int | None = None,
     ) -> Iterator[Any]:
         """Every market matching the filters, page by page to the end.
 
         ``status`` takes one filter value: ``unopened``, ``open``, ``paused``, ``closed`` or
-        ``settled`` (which match the response statuses of KALSHI_API.md section 7.1).
+        ``settled`` (which match the response statuses of KALSHI_API.md section 7.1). The
+        timestamp filters are Unix seconds; close ones go only with ``closed`` (or no status),
+        settled ones only with ``settled``, and the two families never together.
         """
         _check_status_filter(status)
+        timestamps = {"min_close_ts": min_close_ts, "max_close_ts": max_close_ts,
+                      "min_settled_ts": min_settled_ts, "max_settled_ts": max_settled_ts}
+        _check_timestamp_filters(status, timestamps)
         if not 1 <= limit <= MARKETS_PAGE_LIMIT:
             raise ValueError(f"limit must be between 1 and {MARKETS_PAGE_LIMIT}, got {limit}")
         params = _params(
@@ -199,6 +218,7 @@ class KalshiClient:
             status=status,
             tickers=",".join(_ticker_filter("tickers", t) for t in tickers) if tickers else None,
             limit=limit,
+            **timestamps,
         )
         return self._paginate("/markets", "markets", params)
 
@@ -441,7 +461,10 @@ class KalshiClient:
                 elif response.status_code >= 500:
                     self._count(server_errors=1)
                 raise error
-            return json_object(response)
+            answer = json_object(response)
+            if self.first_response_date is None:
+                self.first_response_date = _http_date(response.headers.get("Date"))
+            return answer
 
         def gave_up(report: GaveUp) -> Exception:
             return KalshiRetryError(f"{what}: {report.describe()}", report.last_error)
@@ -525,6 +548,31 @@ def _check_status_filter(status: str | None) -> None:
             f"status filter must be one of {sorted(MARKET_STATUS_FILTERS)} (response statuses such as "
             f"'active' map to 'open'), got {status!r}"
         )
+
+
+def _check_timestamp_filters(status: str | None, timestamps: dict[str, int | None]) -> None:
+    """Refuse, before any request, the combinations the exchange answers with a 400."""
+    for name, value in timestamps.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"{name} must be Unix seconds (a non-negative int), got {value!r}")
+    used = [family for family, (names, _) in MARKET_TIMESTAMP_FAMILIES.items()
+            if any(timestamps[name] is not None for name in names)]
+    if len(used) > 1:
+        raise ValueError(f"GET /markets takes one timestamp filter family; got {' and '.join(used)} filters together")
+    if used and status not in MARKET_TIMESTAMP_FAMILIES[used[0]][1]:
+        allowed = sorted(s for s in MARKET_TIMESTAMP_FAMILIES[used[0]][1] if s)
+        raise ValueError(f"{used[0]} timestamp filters go only with status {allowed} or none, got status={status!r}")
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime; None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _error_body(response: requests.Response) -> Any:
