@@ -17,6 +17,7 @@ from precog_pipelines.lib.ingest.kalshi_store import (
 )
 from precog_pipelines.lib.ingest.pipeline import Ingestion, ingest
 from precog_pipelines.lib.kalshi.candle_backfill import fetch_closed_market_candles
+from precog_pipelines.lib.warehouse.fingerprint import scd2_fingerprint
 from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -76,8 +77,9 @@ def kalshi_markets(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     with warehouse.connection() as conn:
         report = ingest(conn, MARKETS_INGESTION, payloads, observed_at, context.run.run_id)
         current = conn.execute("SELECT count(*) FROM markets WHERE row_current_ind").fetchone()[0]
+        version = scd2_fingerprint(conn, "markets")
     return ingestion_result(
-        "kalshi_markets", report, observed_at=observed_at, row_count=current,
+        "kalshi_markets", report, observed_at=observed_at, row_count=current, data_version=version,
         written=written_metadata(report.load.written if report.load else NOTHING_MERGED, new_keys="new_tickers"),
         preview=[{"ticker": m.ticker, "status": m.status, "yes_bid": m.yes_bid, "yes_ask": m.yes_ask,
                   "last_price": m.last_price, "result": m.result} for m in sorted(report.parsed, key=lambda m: m.ticker)],
