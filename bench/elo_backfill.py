@@ -128,7 +128,7 @@ def main() -> None:
         total, result = backfill(warehouse_url, dagster_url, args.last_season)
         with connect(warehouse_url) as conn:
             config = load_model(conn, NFL_MODEL_NAME, NFL_MODEL_VERSION).config
-    metadata = {k: v.value for k, v in result.asset_materializations_for_node("elo_ratings")[-1].metadata.items()}
+    metadata = {k: v.value for k, v in result.asset_observations_for_node("elo_ratings")[-1].metadata.items()}
 
     history = GameSource()
     games = [g for g in history.games if g.season <= args.last_season]

@@ -59,10 +59,11 @@ def refresh_schedule(automation: Automation, name: str, description: str, target
     )
 
 # Recompute whenever inputs change, but never from data whose blocking checks failed
-# (DAGSTER_STANDARD.md, pitfall E9). Elo's checks are partitioned and a backfill records their
-# results for its whole range rather than per season, which Dagster's blocking-checks condition
-# cannot match to the latest season; for ratings the guard is instead that their latest run,
-# which fails when a blocking check fails, did not fail.
+# (DAGSTER_STANDARD.md, pitfall E9). For ratings the guard is that their latest run, which fails
+# when a blocking check fails, did not fail. Dagster records a ranged run's check result without
+# a partition, which its blocking-checks condition cannot match to the latest season; Elo's checks
+# now also record one result per season (core.checks.season_results), but switching this guard
+# to the checks' condition is left for a change that proves it through the automation tests.
 _RATINGS = dg.AssetSelection.assets("elo_ratings")
 UPSTREAM_CHECKED = (
     dg.AutomationCondition.eager()

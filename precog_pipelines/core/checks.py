@@ -3,11 +3,14 @@
 No ``from __future__ import annotations`` here: Dagster reads the checks' parameter types.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 import psycopg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not exported; AssetCheckEvaluation takes one
+)
 
 from precog_pipelines.core.metadata import markdown_table
 from precog_pipelines.core.partitions import season_range
@@ -57,6 +60,51 @@ def rule_checks(asset: str, rules: Sequence[Rule], *, blocking: bool) -> list[dg
     return [sql_check(asset, rule.__name__, rule, _described(rule), blocking) for rule in rules]
 
 
+SeasonCheck = Callable[[int, int], dg.AssetCheckResult]
+
+
+def _target_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                            partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The partition's latest materialization: the one its check result is about."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp)
+
+
+def season_results(context: dg.AssetCheckExecutionContext, evaluate: SeasonCheck, *,
+                   each_season: bool = False) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
+    """The result of a season-partitioned check, one per season of its run.
+
+    Dagster 1.13 plans a partitioned check once per partition of a single-run backfill but
+    records the check's result once, without a partition: every season's own status stays
+    "planned", which the UI resolves to "Skipped" when the run ends, while the unpartitioned
+    result says "Passed". So a run of a range evaluates the range once and records the result
+    for each season; when the range fails, each season is evaluated alone so that only the
+    failing seasons fail (``each_season``: always, for a cheap check whose metadata is per season)."""
+    op_context = context.op_execution_context
+    if op_context.has_partition_key:
+        season = int(op_context.partition_key)
+        yield evaluate(season, season)  # Dagster records it for the run's partition
+        return
+    first, last = season_range(context.partition_key_range)
+    whole = None if each_season else evaluate(first, last)
+    spec = next(iter(context.check_specs))
+    for season in range(first, last + 1):
+        result = whole if whole is not None and whole.passed else evaluate(season, season)
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key, check_name=spec.name, passed=result.passed,
+            metadata={**result.metadata, "seasons": dg.MetadataValue.text(str(season)),
+                      "run_seasons": dg.MetadataValue.text(f"{first}..{last}")},
+            severity=result.severity, description=result.description, blocking=spec.blocking,
+            partition=str(season),
+            target_materialization_data=_target_materialization(context.instance, spec.asset_key, str(season)))
+    # The check's output, so that steps after it run; its result is recorded above.
+    yield dg.Output(None, output_name=op_context.op_def.output_defs[0].name)
+
+
 def season_rule_checks(asset: dg.AssetsDefinition, rules: Sequence[SeasonRule], *, blocking: bool,
                        severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
                        ) -> list[dg.AssetChecksDefinition]:
@@ -69,10 +117,10 @@ def _season_check(asset: dg.AssetsDefinition, rule: SeasonRule, blocking: bool,
                   severity: dg.AssetCheckSeverity) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=asset, name=rule.__name__, blocking=blocking, description=_described(rule),
                     partitions_def=asset.partitions_def)
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        first, last = season_range(context.partition_key_range)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
         with warehouse.connection() as conn:
-            return violations_result(rule(conn, first, last), severity, seasons=f"{first}..{last}")
+            yield from season_results(context, lambda first, last: violations_result(
+                rule(conn, first, last), severity, seasons=f"{first}..{last}"))
 
     return _check
 

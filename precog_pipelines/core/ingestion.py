@@ -41,11 +41,17 @@ def ingestion_result(
     preview: Sequence[Mapping[str, Any]],
     observed_at: datetime | None = None,
     extra: Mapping[str, Any] | None = None,
+    data_version: str | None = None,
 ) -> dg.MaterializeResult:
     """The materialization of one ingestion batch: fetched and rejected counts, what was written
     (``written``, from :func:`written_metadata`), the table's row count, a preview, and the
     contract and rejects checks, plus the source's own ``extra`` metadata. A batch that failed its
-    contract stored nothing, and says so."""
+    contract stored nothing, and says so.
+
+    ``data_version`` (``lib.warehouse.fingerprint.scd2_fingerprint``) names the table's content: a
+    refresh that changed nothing keeps it, so the assets downstream stay in sync in the UI. Without
+    one, Dagster gives every materialization a new data version and marks every downstream asset,
+    and every partition of it, "Unsynced" after each refresh."""
     metadata: dict[str, Any] = {"fetched": report.fetched, **written, "rejected": len(report.rejects)}
     if observed_at is not None:
         metadata["observed_at"] = observed_at.isoformat()
@@ -55,6 +61,7 @@ def ingestion_result(
     metadata |= {**(extra or {}), "dagster/row_count": row_count, "preview": markdown_table(list(preview))}
     return dg.MaterializeResult(
         metadata=metadata,
+        data_version=dg.DataVersion(data_version) if data_version is not None else None,
         check_results=[contract_check_result(asset, report.contract),
                        rejects_check_result(asset, report.rejects, report.fetched)],
     )

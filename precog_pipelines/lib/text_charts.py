@@ -17,6 +17,13 @@ def bar(value: float, low: float, high: float, width: int = 20) -> str:
     return (FULL * whole + (EIGHTHS[part] if part else "")).ljust(width)
 
 
+def diverging_bar(value: float, limit: float, width: int = 10) -> str:
+    """``value`` as a bar left (negative) or right (positive) of a centre ``│``, each side
+    ``width`` characters for ``limit``."""
+    side = bar(abs(value), 0.0, limit or 1.0, width).rstrip()
+    return f"{side:>{width}}│{'':<{width}}" if value < 0 else f"{'':>{width}}│{side:<{width}}"
+
+
 def marker_strip(predicted: float, observed: float, width: int = 21) -> str:
     """A 0..1 strip with ``│`` at the predicted rate and ``●`` at the observed one (``◉`` when
     they meet): the closer the two marks, the better calibrated."""

@@ -80,7 +80,7 @@ def test_edges_and_positions_follow_the_active_versions(rated_warehouse_url, dag
     run = dg.materialize([edges], resources=resources, instance=dagster_instance)
     assert run.success
     assert _current_edges(url) == {v2: both[v2]}
-    assert run.asset_materializations_for_node("edges")[0].metadata["retired"].value == len(both[v1])
+    assert run.asset_materializations_for_node("edges")[0].metadata["run_retired"].value == len(both[v1])
 
     assert dg.materialize([positions], resources=resources, instance=dagster_instance).success
     with connect(url) as conn:

@@ -28,6 +28,7 @@ from precog_pipelines_tests.support.elo import (
     rating_rows,
     run_checks,
     run_replay,
+    run_summary,
 )
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,8 @@ def test_full_history_backfills_in_one_run_matching_the_cli_row_for_row(full_bac
     partitions = [e.partition for e in result.get_asset_materialization_events()]
     assert partitions == [str(season) for season in range(1920, 2026)]  # every season, one run
     assert all(e.passed for e in result.get_asset_check_evaluations())
-    assert len(result.get_asset_check_evaluations()) == 5
+    # Each of the five checks records one result per season of the range.
+    assert len(result.get_asset_check_evaluations()) == 5 * len(partitions)
 
     output = tmp_path / "replay.csv"
     cli = run_replay(output, full_backfill.url, games=None)  # the shipped history, as the asset reads it
@@ -69,12 +71,17 @@ def test_full_history_backfills_in_one_run_matching_the_cli_row_for_row(full_bac
         assert stored[key][1:] == pytest.approx(expected[1:], abs=1e-9, rel=0), key
 
     season_2020 = materialization_metadata(result, 2020)
-    assert season_2020["run_games_replayed"] == 18_013
+    assert run_summary(result)["run_games_replayed"] == 18_013
     assert season_2020["games_replayed"] == 269 and season_2020["teams_rated"] == 32
-    assert season_2020["dagster/row_count"] == 538
+    # The overview's row count is the table's after the run; the season's own rows beside it.
+    assert season_2020["season_rows"] == 538 and season_2020["dagster/row_count"] == 2 * 18_013
     assert "| 1 | TB | 1738.7 |" in season_2020["top_five"]
     assert "| 1 | JAX | 1256.0 |" in season_2020["bottom_five"]
-    assert "| TB | 1498.6 | 1738.7 | +240.0 | `" in season_2020["ratings_chart"]
+    chart = season_2020["ratings_chart"]
+    assert [c.name for c in chart.schema.columns] == ["rank", "team", "rating", "change", "chart"]
+    assert len(chart.records) == 32
+    assert chart.records[0].data == {"rank": 1, "team": "TB", "rating": 1738.7, "change": 240.0, "chart": "█" * 24}
+    assert chart.records[-1].data["team"] == "JAX" and 0 < len(chart.records[-1].data["chart"]) < 5
     season_1920 = materialization_metadata(result, 1920)
     assert (season_1920["games_replayed"], season_1920["teams_rated"]) == (90, 49)
     assert season_1920["brier_score"] == pytest.approx(0.1291, abs=1e-4)
@@ -140,8 +147,8 @@ def test_rematerializing_a_season_replaces_its_rows_and_flags_later_seasons(back
     assert unchanged.keys() == before.keys()  # no duplicates, no gaps
     assert {k: v[1:] for k, v in unchanged.items()} == {k: v[1:] for k, v in before.items()}
     assert min(v[0] for v in unchanged.values()) > max(v[0] for v in before.values())  # new rows
-    assert materialization_metadata(same)["seasons_needing_rerun"] == "none"
-    assert materialization_metadata(same)["current_ratings_updated"] == 0  # 2025 is the latest season
+    assert run_summary(same)["seasons_needing_rerun"] == "none"
+    assert run_summary(same)["current_ratings_updated"] == 0  # 2025 is the latest season
 
     # A corrected score in 2019 changes the ratings that 2020 onwards were replayed from.
     history = _copy_history(tmp_path)
@@ -152,7 +159,7 @@ def test_rematerializing_a_season_replaces_its_rows_and_flags_later_seasons(back
     corrected = materialize_seasons(backfilled_url, dagster_instance, 2019, history_dir=history)
     assert corrected.success
     assert len(_rows_of_season(backfilled_url, 2019)) == len(before)
-    assert materialization_metadata(corrected)["seasons_needing_rerun"] == "2020..2025"
+    assert run_summary(corrected)["seasons_needing_rerun"] == "2020..2025"
 
     stale = run_checks(backfilled_url, dagster_instance, 2020, history_dir=history)
     assert not stale["follows_previous_ratings"].passed
@@ -161,7 +168,7 @@ def test_rematerializing_a_season_replaces_its_rows_and_flags_later_seasons(back
 
     rerun = materialize_seasons(backfilled_url, dagster_instance, 2020, 2025, history_dir=history)
     assert rerun.success and all(e.passed for e in rerun.get_asset_check_evaluations())
-    assert materialization_metadata(rerun)["current_ratings_updated"] == 123
+    assert run_summary(rerun)["current_ratings_updated"] == 123
 
 
 # ESPN games after the shipped history's last day (2025-09-29): (external id, date, home,
@@ -209,7 +216,7 @@ def test_games_after_the_files_come_from_completed_espn_games(backfilled_url, da
     metadata = materialization_metadata(result)
     # 2025 is part files (weeks 1-4, 64 games) and part ESPN (five final games after 2025-09-29).
     assert metadata["games_replayed"] == 64 + 5 and metadata["teams_rated"] == 32
-    assert metadata["current_ratings_updated"] == 123
+    assert run_summary(result)["current_ratings_updated"] == 123
 
     # The engine on the files, then on the same five games by 538 code (the Raiders are OAK).
     history = GameSource()

@@ -10,7 +10,12 @@ import pytest
 
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines_tests.support.elo import materialize_seasons
-from precog_pipelines_tests.support.evaluation import materialization_metadata, materialize_evaluation, small_history
+from precog_pipelines_tests.support.evaluation import (
+    materialization_metadata,
+    materialize_evaluation,
+    observation_metadata,
+    small_history,
+)
 
 MARGIN_SD = 13.4849  # spread_normal v1.0
 # Four first games of 1979 (every team starts from its initial rating: CHI 1368.333, GB
@@ -91,15 +96,21 @@ def test_evaluation_of_a_small_season_matches_the_hand_computation(warehouse_url
     metadata = materialization_metadata(result, "model_evaluation", "1979")
     assert metadata["games"] == 3
     assert metadata["brier_score market"] == pytest.approx(by_hand(MARKET)[0], rel=1e-12)
-    assert "| elo_nfl:2.0 | 3 |" in metadata["scores"]
+    assert {r.data["source"]: r.data["games"] for r in metadata["scores"].records} == {
+        "market": 3, "elo_nfl:1.0": 3, "elo_nfl:2.0": 3}
+    # Model versus market over the stored seasons, shown in place as a table with a bar per season.
+    (season_row,) = [r.data for r in metadata["model_vs_market"].records]
+    assert season_row["season"] == 1979
+    assert season_row["elo_nfl:1.0 − market"] == pytest.approx(by_hand(V1)[0] - by_hand(MARKET)[0], abs=1e-4)
+    assert "│" in season_row["elo_nfl:1.0 ◀ better │ worse ▶"]
     assert "0.3–0.4" in metadata["calibration"]
-    run = materialization_metadata(result, "model_evaluation")
+    run = observation_metadata(result, "model_evaluation")
     assert run["models_rated_by_this_run"] == "elo_nfl:2.0"  # the Elo asset rates only the active v1.0
     assert "Brier score by season" in run["brier_by_season"]
 
     again = materialize_evaluation(warehouse_url, dagster_instance, "model_evaluation", season=1979,
                                    history_dir=history)
-    assert again.success and materialization_metadata(again, "model_evaluation")["models_rated_by_this_run"] == "none"
+    assert again.success and observation_metadata(again, "model_evaluation")["models_rated_by_this_run"] == "none"
     with connect(warehouse_url) as conn:
         assert conn.execute("SELECT count(*) FROM model_evaluations").fetchone()[0] == 3  # replaced, not added
 

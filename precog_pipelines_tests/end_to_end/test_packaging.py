@@ -96,7 +96,7 @@ MATERIALIZE_EVERY_SEASON = textwrap.dedent("""
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": "1920", "dagster/asset_partition_range_end": "2025"},
     )
-    print("success", result.success, "games", result.asset_materializations_for_node("elo_ratings")[-1]
+    print("success", result.success, "games", result.asset_observations_for_node("elo_ratings")[-1]
           .metadata["run_games_replayed"].value)
 """)
 

@@ -80,6 +80,13 @@ def materialization_metadata(result: dg.ExecuteInProcessResult, season: int | No
     return {key: value.value for key, value in event.metadata.items()}
 
 
+def run_summary(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """The plain metadata values of the run's observation of ``elo_ratings``: range, totals,
+    timings and follow-ups of the whole run."""
+    (observation,) = result.asset_observations_for_node("elo_ratings")
+    return {key: value.value for key, value in observation.metadata.items()}
+
+
 def rating_rows(database_url: str, first: int = 0, last: int = 9999) -> dict[tuple, tuple]:
     """(date, 538 home code, 538 away code) -> (season, elo1_pre, elo2_pre, prob1, elo1_post,
     elo2_post) from ``elo_rating_history``, joining home and away rows of each game."""

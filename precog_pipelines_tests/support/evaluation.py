@@ -51,6 +51,12 @@ def materialize_evaluation(database_url: str, instance: dg.DagsterInstance, sele
     )
 
 
+def observation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """The plain metadata values of the run's observation of ``asset`` (a range run's summary)."""
+    (observation,) = result.asset_observations_for_node(asset)
+    return {key: value.value for key, value in observation.metadata.items()}
+
+
 def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str, partition: str | None = None) -> dict:
     events = result.asset_materializations_for_node(asset)
     event = next(e for e in events if e.partition == partition) if partition else events[-1]

@@ -7,10 +7,11 @@ import dagster as dg
 from pydantic import Field
 
 from precog_pipelines.core.automation import UPSTREAM_CHECKED
-from precog_pipelines.core.metadata import markdown_table
+from precog_pipelines.core.metadata import markdown_table, plotted_amount, table
 from precog_pipelines.lib.elo.store import EloModelNotFound, active_models
 from precog_pipelines.lib.trading.edge_run import refresh_edges
 from precog_pipelines.lib.trading.edge_snapshot import LEAGUE
+from precog_pipelines.lib.trading.edge_summary import BEST_EDGE_COLUMNS, current_edges
 from precog_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -36,7 +37,11 @@ def edges(context: dg.AssetExecutionContext, config: EdgesConfig, warehouse: War
     skipped), net of the taker fee, as expected value per contract and per dollar. A new version
     when an edge changes; an edge whose market closed or lost its size, or whose model version
     is no longer active, is closed. Each row names the model version and the market version it
-    came from, and the run that computed it."""
+    came from, and the run that computed it.
+
+    Every materialization describes the table after the run in one shape: the current edges,
+    how many are positive, the best edge (plotted over time) and a table of the ten best; what
+    the run itself computed, inserted and closed is listed under ``run_`` names."""
     now = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
         try:
@@ -44,21 +49,23 @@ def edges(context: dg.AssetExecutionContext, config: EdgesConfig, warehouse: War
         except EloModelNotFound as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         refresh = refresh_edges(conn, models, now, Decimal(config.fee_basis_contracts), context.run.run_id)
-        best = conn.execute(
-            "SELECT e.ticker, e.side, p.model_name || ':' || p.model_version, e.model_probability, e.execution_price, "
-            "e.fee_per_contract, e.edge, e.expected_value_per_dollar FROM edges_current e "
-            "JOIN probability_models p ON p.id = e.model_id ORDER BY e.edge DESC LIMIT 10").fetchall()
+        current = current_edges(conn)
     merged = refresh.merged
+    best = [row | {"model_probability": round(row["model_probability"], 4)} for row in current.best]
     return dg.MaterializeResult(metadata={
+        # The table after the run, the same keys every time; plotted over time.
         "model": ", ".join(model.label for model in models),
-        "markets_considered": refresh.markets,
-        "edges": refresh.edges,
-        "positive_edges": refresh.positive,
-        "inserted": merged.inserted, "closed": merged.closed, "retired": merged.retired, "unchanged": merged.unchanged,
-        "skipped": markdown_table([{"reason": reason, "markets": n} for reason, n in refresh.skipped.items()]),
-        "best_edges": markdown_table([
-            {"ticker": r[0], "side": r[1], "model_version": r[2], "model": round(r[3], 4), "price": r[4], "fee": r[5],
-             "edge": r[6], "ev_per_dollar": r[7]} for r in best]),
+        "dagster/row_count": current.count,
+        "edges": current.count,
+        "positive_edges": current.positive,
+        "best_edge": None if current.best_edge is None else plotted_amount(current.best_edge),
+        "best_edges": table(best, columns=BEST_EDGE_COLUMNS),
+        # What this run did.
+        "run_markets_considered": refresh.markets,
+        "run_edges_computed": refresh.edges,
+        "run_positive_edges": refresh.positive,
+        "run_inserted": merged.inserted, "run_closed": merged.closed, "run_retired": merged.retired,
+        "run_unchanged": merged.unchanged,
+        "run_skipped": markdown_table([{"reason": reason, "markets": n} for reason, n in refresh.skipped.items()]),
         "calculation_run_id": context.run.run_id,
-        "dagster/row_count": refresh.edges,
     })

@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from precog_pipelines.core.metadata import table
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo.rating_run import ELO_INPUT_ERRORS, RatingRun, rate_seasons
@@ -11,6 +12,7 @@ from precog_pipelines.lib.elo.report import SeasonReport, forecasts, season_repo
 from precog_pipelines.lib.elo.scoring import brier_score, log_loss
 from precog_pipelines.lib.elo.seasons import describe_seasons
 from precog_pipelines.lib.elo.store import active_models, team_codes
+from precog_pipelines.lib.quality.rules import table_row_count
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -50,8 +52,9 @@ def elo_ratings(
     with games it also sets ``teams.current_elo_rating`` (from the newest active version).
 
     Each season's partition shows its games, Brier score and log loss of its pre-game
-    probabilities, its top and bottom five teams and a chart of every team's season (of the
-    newest active version; the others' scores are listed under their labels).
+    probabilities, its top and bottom five teams and a chart of every team's rating (of the
+    newest active version; the others' scores are listed under their labels). The row count is
+    the table's; each run is also recorded as an observation with its range, totals and timings.
     """
     first, last = season_range(context.partition_key_range)
     source = elo_games.source()
@@ -62,6 +65,7 @@ def elo_ratings(
                                  update_current_ratings=model is models[-1]) for model in models]
             run = runs[-1]
             codes = team_codes(pg, {t for r in run.rated for t in (r.game.team1, r.game.team2)})
+            table_rows = table_row_count(pg, "elo_rating_history")
     except ELO_INPUT_ERRORS as exc:
         # Bad input or a missing earlier season: the message says what to fix; nothing was written.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -74,34 +78,44 @@ def elo_ratings(
             )
     seasons = range(first, last + 1)
     others = [(other.model.label, season_reports(other.rated, seasons, codes.get)) for other in runs[:-1]]
+    models_label = ", ".join(r.model.label for r in runs)
     for index, report in enumerate(season_reports(run.rated, seasons, codes.__getitem__)):
-        metadata = _season_metadata(report)
+        metadata = _season_metadata(report, models_label, table_rows)
         for label, reports in others:
             metadata |= {f"{label} brier_score": reports[index].brier_score,
                          f"{label} log_loss": reports[index].log_loss}
         context.add_asset_metadata(metadata, partition_key=str(report.season))
-    return dg.MaterializeResult(metadata=_run_metadata(run) | {"model": ", ".join(r.model.label for r in runs)})
+    # The run as a whole (range, totals, timings, follow-ups) is one observation of the asset,
+    # not keys repeated on every season it materialized.
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata=_run_metadata(run, models_label)))
+    return dg.MaterializeResult()
 
 
-def _season_metadata(report: SeasonReport) -> dict[str, Any]:
-    """One season's partition: its games, scores of its pre-game probabilities, rankings, chart."""
+def _season_metadata(report: SeasonReport, models_label: str, table_rows: int) -> dict[str, Any]:
+    """One season's partition, the same keys every time: its games and rows, the scores of its
+    pre-game probabilities, rankings and a chart of its teams' ratings; ``dagster/row_count`` is
+    the table's rows after the run (what the asset's overview shows), the season's own are
+    ``season_rows``."""
     return {
+        "model": models_label,
         "games_replayed": report.games,
         "teams_rated": report.teams,
-        "dagster/row_count": 2 * report.games,
+        "season_rows": 2 * report.games,
+        "dagster/row_count": table_rows,
         "brier_score": report.brier_score,
         "log_loss": report.log_loss,
         "top_five": dg.MetadataValue.md(report.top_teams),
         "bottom_five": dg.MetadataValue.md(report.bottom_teams),
-        "ratings_chart": dg.MetadataValue.md(report.ratings_chart),
+        "ratings_chart": table(report.chart_rows, columns=["rank", "team", "rating", "change", "chart"]),
+        "ratings_chart_season": report.chart_season if report.chart_season is not None else "none",
     }
 
 
-def _run_metadata(run: RatingRun) -> dict[str, Any]:
-    """The whole run, repeated on each of its partitions: range, totals, timings, follow-ups."""
+def _run_metadata(run: RatingRun, models_label: str) -> dict[str, Any]:
+    """The whole run: range, totals, timings, follow-ups."""
     forecasts_ = forecasts(run.rated)
     return {
-        "model": run.model.label,
+        "model": models_label,
         "run_seasons": f"{run.first_season}..{run.last_season}",
         "run_games_replayed": len(run.rated),
         "run_brier_score": brier_score(forecasts_),

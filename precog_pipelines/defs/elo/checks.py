@@ -1,19 +1,18 @@
 """Invariants of the Elo rating history, checked per season partition, for every active model
 version.
 
-In Dagster 1.13 a check in a single-run backfill receives the whole partition range and its
-result is recorded once for the run, so every check covers all seasons of its range and names
-the failing seasons in its metadata.
+In Dagster 1.13 a check in a single-run backfill receives the whole partition range; each check
+evaluates the range at once and records its result per season (``core.checks.season_results``),
+so every season partition shows its own status.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 import psycopg
 
-from precog_pipelines.core.checks import violations_result
-from precog_pipelines.core.partitions import season_range
+from precog_pipelines.core.checks import season_results, violations_result
 from precog_pipelines.defs.elo.assets import elo_ratings
 from precog_pipelines.defs.elo.partitions import nfl_seasons
 from precog_pipelines.lib.elo import checks
@@ -32,51 +31,53 @@ def _per_model(conn: psycopg.Connection, find: Callable[[EloModel], Violations],
                       [{"model": label, **sample} for label, v in found for sample in v.samples])
 
 
-def _seasons_result(context: dg.AssetCheckExecutionContext, found: Violations, **extra: Any) -> dg.AssetCheckResult:
-    """The check's result for the seasons of its run, the first violations previewed."""
-    first, last = season_range(context.partition_key_range)
+def _seasons_result(first: int, last: int, found: Violations, **extra: Any) -> dg.AssetCheckResult:
+    """The check's result for ``first..last``, the first violations previewed."""
     return violations_result(found, examples_key="first_violations", seasons=f"{first}..{last}", **extra)
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
-def zero_sum_per_game(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def zero_sum_per_game(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
     """Elo is zero-sum: in every game the two teams' rating changes cancel (within 1e-6)."""
-    first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        return _seasons_result(context, _per_model(conn, lambda m: checks.unbalanced_games(conn, m.id, first, last)))
+        yield from season_results(context, lambda first, last: _seasons_result(
+            first, last, _per_model(conn, lambda m: checks.unbalanced_games(conn, m.id, first, last))))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
 def one_row_per_team_per_game(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, elo_games: EloGameSourceResource
-) -> dg.AssetCheckResult:
+) -> Iterator[Any]:
     """Every final game of the seasons has exactly one row for its home team and one for its
     away team, and no row claims a team, side, opponent or season its game does not have."""
-    first, last = season_range(context.partition_key_range)
     source = elo_games.source()
     with warehouse.connection() as conn:
-        return _seasons_result(context, _per_model(conn, lambda m: checks.games_not_rated_once_per_team(
-            conn, source.league, m.id, first, last, source.files_end), source.league))
+        yield from season_results(context, lambda first, last: _seasons_result(
+            first, last, _per_model(conn, lambda m: checks.games_not_rated_once_per_team(
+                conn, source.league, m.id, first, last, source.files_end), source.league)))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
-def ratings_within_bounds(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def ratings_within_bounds(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
     """Every rating before and after a game lies within 1000..2100; outside it the model has
     diverged (the best and worst NFL teams ever sit well inside)."""
-    first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        return _seasons_result(context, _per_model(conn, lambda m: checks.ratings_out_of_bounds(conn, m.id, first, last)))
+        yield from season_results(context, lambda first, last: _seasons_result(
+            first, last, _per_model(conn, lambda m: checks.ratings_out_of_bounds(conn, m.id, first, last))))
 
 
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
 def season_brier_score_below_ceiling(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
+) -> Iterator[Any]:
     """Each season's Brier score of the pre-game home win probabilities is below 0.25, the
     score of always saying 50%: a model doing worse than a coin flip is broken."""
-    first, last = season_range(context.partition_key_range)
     with warehouse.connection() as conn:
-        scores = [s for model in active_models(conn, "nfl") for s in checks.season_brier_scores(conn, model.id, first, last)]
+        yield from season_results(context, lambda first, last: _brier_result(conn, first, last), each_season=True)
+
+
+def _brier_result(conn: psycopg.Connection, first: int, last: int) -> dg.AssetCheckResult:
+    scores = [s for model in active_models(conn, "nfl") for s in checks.season_brier_scores(conn, model.id, first, last)]
     failing = [s for s in scores if s.brier_score >= checks.BRIER_CEILING]
     metadata: dict[str, Any] = {
         "seasons": f"{first}..{last}",
@@ -91,19 +92,23 @@ def season_brier_score_below_ceiling(
 @dg.asset_check(asset=elo_ratings, partitions_def=nfl_seasons, blocking=True)
 def follows_previous_ratings(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, elo_games: EloGameSourceResource
-) -> dg.AssetCheckResult:
+) -> Iterator[Any]:
     """Every pre-game rating equals the team's previous post-game rating (reverted, or
     overridden, at a new season; its initial rating at its first game). A failure means an
     earlier season was re-rated with different results: rerun from the first failing season."""
-    first, last = season_range(context.partition_key_range)
     source = elo_games.source()
     with warehouse.connection() as conn:
         inputs = source.team_inputs(conn)
 
-        def breaks_of(model: EloModel) -> Violations:
-            breaks = chain_breaks(conn, model.id, model.config, inputs.initial_ratings, inputs.overrides, first, last)
-            return Violations.of([{"team_id": b.team_id, "season": b.season, "game_date": b.game_date,
-                                   "stored": b.stored, "expected": b.expected} for b in breaks])
+        def evaluate(first: int, last: int) -> dg.AssetCheckResult:
+            def breaks_of(model: EloModel) -> Violations:
+                breaks = chain_breaks(conn, model.id, model.config, inputs.initial_ratings, inputs.overrides,
+                                      first, last)
+                return Violations.of([{"team_id": b.team_id, "season": b.season, "game_date": b.game_date,
+                                       "stored": b.stored, "expected": b.expected} for b in breaks])
 
-        found = _per_model(conn, breaks_of, source.league)
-    return _seasons_result(context, found, seasons_needing_rerun=describe_seasons(s["season"] for s in found.samples))
+            found = _per_model(conn, breaks_of, source.league)
+            return _seasons_result(first, last, found,
+                                   seasons_needing_rerun=describe_seasons(s["season"] for s in found.samples))
+
+        yield from season_results(context, evaluate)

@@ -13,6 +13,7 @@ from precog_pipelines.core.partitions import nfl_season_partitions, season_range
 from precog_pipelines.lib.espn.client import SEASON_SCOREBOARDS
 from precog_pipelines.lib.ingest.espn_store import LEAGUE, espn_team_ids, game_state_ingestion, scoreboard_events
 from precog_pipelines.lib.ingest.pipeline import IngestionReport, ingest
+from precog_pipelines.lib.warehouse.fingerprint import scd2_fingerprint
 from precog_pipelines.resources.sources import EspnResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -52,8 +53,9 @@ def game_states(context: dg.AssetExecutionContext, config: ScoreboardConfig, war
         report = ingest(conn, game_state_ingestion(espn_team_ids(conn)), scoreboard_events([board]), observed_at,
                         context.run.run_id)
         current = conn.execute("SELECT count(*) FROM game_states WHERE row_current_ind").fetchone()[0]
+        version = scd2_fingerprint(conn, "game_states")
     return ingestion_result("game_states", report, written=_written(report), observed_at=observed_at,
-                            row_count=current, preview=_preview(report))
+                            row_count=current, preview=_preview(report), data_version=version)
 
 
 def _written(report: IngestionReport) -> dict[str, int]:

@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from precog_pipelines.core.metadata import markdown_table
+from precog_pipelines.core.metadata import markdown_table, table
 from precog_pipelines.core.partitions import season_range
 from precog_pipelines.defs.evaluation.partitions import FIRST_SEASON_WITH_LINES, evaluation_seasons
 from precog_pipelines.lib.backtest.lines import BacktestSettingsError, LinesSettings
@@ -19,8 +19,14 @@ from precog_pipelines.lib.elo.store import active_models
 from precog_pipelines.lib.evaluation.closing_lines import ClosingLineMismatch, load_closing_lines
 from precog_pipelines.lib.evaluation.forecasts import MissingForecasts
 from precog_pipelines.lib.evaluation.market_model import MarketModelError
-from precog_pipelines.lib.evaluation.report import brier_by_season_chart, calibration_chart, scores_table
-from precog_pipelines.lib.evaluation.runs import Evaluation, run_evaluation
+from precog_pipelines.lib.evaluation.report import (
+    brier_by_season_chart,
+    calibration_chart,
+    model_vs_market_rows,
+    scores_rows,
+    scores_table,
+)
+from precog_pipelines.lib.evaluation.runs import Evaluation, run_evaluation, stored_brier_by_season
 from precog_pipelines.lib.trading.strategy import StrategyConfigError
 from precog_pipelines.resources.elo_games import EloGameSourceResource
 from precog_pipelines.resources.warehouse import WarehouseResource
@@ -64,13 +70,15 @@ def closing_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     })
 
 
-def _season_metadata(evaluation: Evaluation, index: int) -> dict[str, Any]:
-    """One season: its table, its calibration chart, and each source's scores as numbers (the UI
-    plots numeric metadata across partitions: Brier by season for model and market)."""
+def _season_metadata(evaluation: Evaluation, index: int, by_season: list[dict[str, Any]]) -> dict[str, Any]:
+    """One season, the same keys every time: its scores table, its calibration chart, each
+    source's scores as numbers (the UI plots numeric metadata across partitions: Brier by season
+    for model and market), and the model versus the market over every season the table holds."""
     scores = evaluation.seasons[index]
     metadata: dict[str, Any] = {
         "games": scores.games,
-        "scores": dg.MetadataValue.md(scores_table(scores)),
+        "scores": table(scores_rows(scores)),
+        "model_vs_market": table(by_season),
         "calibration": dg.MetadataValue.md(calibration_chart(scores)),
     }
     for source, s in scores.scores.items():
@@ -94,18 +102,21 @@ def model_evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     the market. A version without ratings for the seasons (a candidate the Elo asset does not
     rate because it is inactive) is rated first, without touching `teams.current_elo_rating`.
 
-    Each season shows its table and a calibration chart; the run shows its totals and the Brier
-    score of every source season by season."""
+    Each season shows its table, a calibration chart and the model versus the market over every
+    stored season (a table the page shows in place); each run is also an observation with its
+    totals and the Brier score of every source season by season."""
     first, last = season_range(context.partition_key_range)
     try:
         with warehouse.connection() as conn:
             preparation, evaluation = run_evaluation(conn, elo_games.source(), first, last, None, context.run.run_id,
                                                      load_lines=False)
+            by_season = model_vs_market_rows(stored_brier_by_season(conn, evaluation.market.id))
     except INPUT_ERRORS as exc:
         raise _failure(exc) from exc
     for index, scores in enumerate(evaluation.seasons):
-        context.add_asset_metadata(_season_metadata(evaluation, index), partition_key=str(scores.season))
-    return dg.MaterializeResult(metadata={
+        context.add_asset_metadata(_season_metadata(evaluation, index, by_season), partition_key=str(scores.season))
+    # The run as a whole is one observation, not keys repeated on every season it materialized.
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={
         "run_seasons": f"{first}..{last}",
         "market": f"{evaluation.market.key} (margin_sd {evaluation.market.margin_sd})",
         "models": ", ".join(model.key for model in evaluation.models),
@@ -114,7 +125,8 @@ def model_evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         "run_totals": dg.MetadataValue.md(scores_table(evaluation.totals)),
         "run_calibration": dg.MetadataValue.md(calibration_chart(evaluation.totals)),
         "brier_by_season": dg.MetadataValue.md(brier_by_season_chart(evaluation.seasons)),
-    })
+    }))
+    return dg.MaterializeResult()
 
 
 class BacktestConfig(dg.Config):

@@ -30,6 +30,7 @@ from precog_pipelines.lib.ingest.market_ticks import (
 from precog_pipelines.lib.ingest.pipeline import Ingestion, ingest
 from precog_pipelines.lib.ingest.watermarks import advance_watermarks, read_watermarks
 from precog_pipelines.lib.kalshi.candle_backfill import fetch_closed_market_candles
+from precog_pipelines.lib.warehouse.fingerprint import scd2_fingerprint
 from precog_pipelines.resources.sources import KalshiResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 
@@ -114,10 +115,11 @@ def kalshi_markets(context: dg.AssetExecutionContext, config: MarketsCrawl, ware
             elif crawl.checks_ticks:
                 alerts.resolve_alert(conn, MISSED_FINGERPRINT)  # a full crawl found the ticks complete again
         current = conn.execute("SELECT count(*) FROM markets WHERE row_current_ind").fetchone()[0]
+        version = scd2_fingerprint(conn, "markets")
     if missed:
         context.log.warning(missed_message(missed))
     return ingestion_result(
-        "kalshi_markets", report, observed_at=observed_at, row_count=current,
+        "kalshi_markets", report, observed_at=observed_at, row_count=current, data_version=version,
         written=written_metadata(report.load.written if report.load else NOTHING_MERGED, new_keys="new_tickers"),
         preview=[{"ticker": m.ticker, "status": m.status, "yes_bid": m.yes_bid, "yes_ask": m.yes_ask,
                   "last_price": m.last_price, "result": m.result} for m in sorted(report.parsed, key=lambda m: m.ticker)],

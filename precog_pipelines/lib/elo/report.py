@@ -1,8 +1,9 @@
-"""Summaries of a replay for people: per-season scores, rankings and a ratings chart in Markdown.
+"""Summaries of a replay for people: per-season scores, rankings and a ratings chart.
 
-A Markdown table with Unicode sparklines shows every team's season at a glance in the Dagster
-UI without a plotting library (matplotlib would be the project's heaviest dependency for one
-picture).
+The chart is rows of a table, one per team, best first, each with a bar of its rating on a scale
+spanning the season's ratings (not from zero, where every NFL team's bar would look the same);
+the Dagster UI shows a table in place, without a plotting library (matplotlib would be the
+project's heaviest dependency for one picture).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any
 
 from precog_pipelines.lib.elo.engine import RatedGame
 from precog_pipelines.lib.elo.scoring import brier_score, log_loss
-
-SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+from precog_pipelines.lib.text_charts import bar
 
 
 def forecasts(rated: Sequence[RatedGame[Any]]) -> list[tuple[float, float]]:
@@ -33,13 +33,6 @@ def rating_paths(rated: Sequence[RatedGame[Any]], season: int) -> dict[Any, list
     return paths
 
 
-def sparkline(values: Sequence[float], low: float, high: float) -> str:
-    """One block character per value, scaled between ``low`` and ``high``."""
-    span = high - low or 1.0
-    top = len(SPARK_LEVELS) - 1
-    return "".join(SPARK_LEVELS[min(top, max(0, round((v - low) / span * top)))] for v in values)
-
-
 def ranking_table(paths: Mapping[Any, Sequence[float]], label: Callable[[Any], str], *, best: bool, count: int = 5) -> str:
     """The ``count`` highest (or lowest) end-of-season ratings."""
     ranked = sorted(paths.items(), key=lambda item: item[1][-1], reverse=best)[:count]
@@ -48,28 +41,27 @@ def ranking_table(paths: Mapping[Any, Sequence[float]], label: Callable[[Any], s
     return "\n".join(lines)
 
 
-def ratings_chart(paths: Mapping[Any, Sequence[float]], label: Callable[[Any], str]) -> str:
-    """Every team's season as a sparkline on a common scale, best final rating first."""
+CHART_WIDTH = 24
+
+
+def ratings_chart_rows(paths: Mapping[Any, Sequence[float]], label: Callable[[Any], str]) -> list[dict[str, Any]]:
+    """One row per team, best final rating first: its rating, its change over the season, and a
+    bar of the rating on a scale from a little below the lowest to the highest, so that the
+    weakest team still shows a stub and the differences fill the width."""
     if not paths:
-        return "No games."
-    low = min(min(p) for p in paths.values())
-    high = max(max(p) for p in paths.values())
-    lines = [
-        f"Scale: {SPARK_LEVELS[0]} = {low:.0f}, {SPARK_LEVELS[-1]} = {high:.0f}",
-        "",
-        "| Team | Start | End | Change | Season |",
-        "| --- | ---: | ---: | ---: | --- |",
-    ]
-    for team, path in sorted(paths.items(), key=lambda item: item[1][-1], reverse=True):
-        lines.append(
-            f"| {label(team)} | {path[0]:.1f} | {path[-1]:.1f} | {path[-1] - path[0]:+.1f} | `{sparkline(path, low, high)}` |"
-        )
-    return "\n".join(lines)
+        return []
+    finals = [path[-1] for path in paths.values()]
+    low, high = min(finals), max(finals)
+    floor = low - (high - low) * 0.1
+    ranked = sorted(paths.items(), key=lambda item: item[1][-1], reverse=True)
+    return [{"rank": rank, "team": label(team), "rating": round(path[-1], 1),
+             "change": round(path[-1] - path[0], 1), "chart": bar(path[-1], floor, high, CHART_WIDTH).rstrip()}
+            for rank, (team, path) in enumerate(ranked, 1)]
 
 
 @dataclass(frozen=True)
 class SeasonReport:
-    """What the UI shows for one season: games, scores, rankings and a chart."""
+    """What the UI shows for one season: games, scores, rankings and a chart of the ratings."""
 
     season: int
     games: int
@@ -78,18 +70,26 @@ class SeasonReport:
     log_loss: float | None
     top_teams: str
     bottom_teams: str
-    ratings_chart: str
+    chart_rows: list[dict[str, Any]]
+    # The season whose final ratings the chart shows: the season itself, or for a season without
+    # games yet the latest earlier season of the run (the ratings its teams carry in).
+    chart_season: int | None
 
 
 def season_reports(rated: Sequence[RatedGame[Any]], seasons: Sequence[int], label: Callable[[Any], str]) -> list[SeasonReport]:
-    """One report per season in ``seasons`` (a season without games reports zeros)."""
+    """One report per season in ``seasons`` (a season without games reports zeros, and charts the
+    ratings its teams carry in from the latest earlier season of ``rated``)."""
     by_season: dict[int, list[RatedGame[Any]]] = {season: [] for season in seasons}
     for r in rated:
         by_season.setdefault(r.game.season, []).append(r)
     reports = []
+    carried: tuple[int | None, dict[Any, list[float]]] = (None, {})
     for season in seasons:
         games = by_season[season]
         paths = rating_paths(games, season)
+        if paths:
+            carried = (season, paths)
+        chart_season, chart_paths = carried
         reports.append(SeasonReport(
             season=season,
             games=len(games),
@@ -98,6 +98,7 @@ def season_reports(rated: Sequence[RatedGame[Any]], seasons: Sequence[int], labe
             log_loss=log_loss(forecasts(games)),
             top_teams=ranking_table(paths, label, best=True),
             bottom_teams=ranking_table(paths, label, best=False),
-            ratings_chart=ratings_chart(paths, label),
+            chart_rows=ratings_chart_rows(chart_paths, label),
+            chart_season=chart_season,
         ))
     return reports

@@ -1,5 +1,6 @@
-"""What the UI shows of an evaluation: a season's table and calibration chart, and a range's
-totals and Brier-by-season chart, in Markdown."""
+"""What the UI shows of an evaluation: a season's table and calibration chart, a range's totals
+and Brier-by-season chart in Markdown, and the model versus the market season by season as rows
+of a table (which the UI shows in place)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from precog_pipelines.lib.evaluation.forecasts import MARKET
 from precog_pipelines.lib.evaluation.runs import SourceScores
 from precog_pipelines.lib.evaluation.scoring import difference
-from precog_pipelines.lib.text_charts import bar, marker_strip
+from precog_pipelines.lib.text_charts import bar, diverging_bar, marker_strip
 
 
 def _number(value: float | None, digits: int = 4, signed: bool = False) -> str:
@@ -29,6 +30,16 @@ def scores_table(scores: SourceScores) -> str:
             f"{_number(difference(s.brier_score, market.brier_score), signed=True) if versus else ''} | "
             f"{_number(difference(s.log_loss, market.log_loss), signed=True) if versus else ''} |")
     return "\n".join(lines)
+
+
+def scores_rows(scores: SourceScores) -> list[dict[str, object]]:
+    """:func:`scores_table` as rows of a table."""
+    market = scores.market
+    return [{"source": source, "games": s.games, "brier": _rounded(s.brier_score), "log_loss": _rounded(s.log_loss),
+             "accuracy": _rounded(s.accuracy),
+             "brier − market": None if source == MARKET else _rounded(difference(s.brier_score, market.brier_score)),
+             "log_loss − market": None if source == MARKET else _rounded(difference(s.log_loss, market.log_loss))}
+            for source, s in scores.scores.items()]
 
 
 def calibration_chart(scores: SourceScores) -> str:
@@ -66,3 +77,28 @@ def brier_by_season_chart(seasons: Sequence[SourceScores]) -> str:
             brier = s.scores[source].brier_score
             lines.append(f"{s.season if i == 0 else '':>6}  {source:<{width}}  {brier:.4f} {bar(brier, floor, high, 30)}")
     return "```\n" + "\n".join(lines) + "\n```"
+
+
+def model_vs_market_rows(by_season: dict[int, dict[str, float | None]]) -> list[dict[str, object]]:
+    """One row per season, newest first: the market's Brier score, each model's, each model's
+    difference from the market (negative: the model was better) and, for the first model, that
+    difference as a bar left (model better) or right (market better) of the centre."""
+    models = sorted({source for scores in by_season.values() for source in scores} - {MARKET})
+    differences = [difference(scores.get(m), scores.get(MARKET)) for scores in by_season.values() for m in models]
+    limit = max((abs(d) for d in differences if d is not None), default=0.0)
+    rows: list[dict[str, object]] = []
+    for season in sorted(by_season, reverse=True):
+        scores = by_season[season]
+        row: dict[str, object] = {"season": season, "market": _rounded(scores.get(MARKET))}
+        for model in models:
+            row[model] = _rounded(scores.get(model))
+            row[f"{model} − market"] = _rounded(difference(scores.get(model), scores.get(MARKET)))
+        first = difference(scores.get(models[0]), scores.get(MARKET)) if models else None
+        if models:
+            row[f"{models[0]} ◀ better │ worse ▶"] = "" if first is None else diverging_bar(first, limit)
+        rows.append(row)
+    return rows
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -135,6 +135,16 @@ def store(conn: psycopg.Connection, evaluation: Evaluation, run_id: str | None) 
     return written
 
 
+def stored_brier_by_season(conn: psycopg.Connection, market_model_id: int) -> dict[int, dict[str, float | None]]:
+    """Every season ``model_evaluations`` holds under a market map: each source's Brier score."""
+    rows = conn.execute("SELECT season, source, brier_score FROM model_evaluations WHERE market_model_id = %s "
+                        "ORDER BY season, source", (market_model_id,)).fetchall()
+    by_season: dict[int, dict[str, float | None]] = {}
+    for season, source, brier in rows:
+        by_season.setdefault(season, {})[source] = None if brier is None else float(brier)
+    return by_season
+
+
 def chosen_models(conn: psycopg.Connection, league: str, keys: Sequence[str] | None) -> list[EloModel]:
     """The versions named ``NAME:VERSION``, or every Elo version of the league."""
     if not keys:
