@@ -91,6 +91,8 @@ class MergeResult:
     closed: int
     superseded: int = 0
     retired: int = 0
+    sent: int = 0
+    """Rows of the snapshot sent to the server: new or changed by their hash (the rest cost nothing)."""
 
     @property
     def new_keys(self) -> int:
@@ -269,7 +271,8 @@ def merge_staged(
         ).fetchone()[0]
     staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]
     return MergeResult(staged=staged + superseded + delta.unchanged + delta.superseded, inserted=inserted,
-                       closed=closed, superseded=superseded + delta.superseded, retired=retired)
+                       closed=closed, superseded=superseded + delta.superseded, retired=retired,
+                       sent=len(delta.rows))
 
 
 def _forgetting_hashes(table: Scd2Table, closing: sql.Composable) -> sql.Composed:
