@@ -173,8 +173,7 @@ def snapshot_delta(
     current = ({r[0]: r[1:] for r in stored_rows} if width == 1
                else {r[:width]: r[width:] for r in stored_rows})
     changed, unchanged, superseded = [], 0, 0
-    for key, row in zip(keys, rows, strict=True):
-        digest = _digest(tracked_of(row))
+    for key, row, digest in zip(keys, rows, map(_digest, map(tracked_of, rows)), strict=True):
         stored = current.get(key)
         if stored is None:
             changed.append((*row, digest))
