@@ -1,3 +1,4 @@
+# ruff: noqa: F811
 """Change detection before staging (issue 16): the merge sends the server only the rows whose
 tracked-columns hash differs from the current version's, with the same SCD2 results."""
 
@@ -8,25 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
-import pytest
 
 from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.lib.warehouse.tables import MARKETS
 from precog_pipelines_tests.support import factories as f
 from precog_pipelines_tests.support.factories import NOW
-from precog_pipelines_tests.warehouse.test_scd2_merge import TICKERS, _row, _versions
 
-
-@pytest.fixture
-def tx(warehouse_url) -> psycopg.Connection:
-    with connect(warehouse_url) as conn:
-        f.series(conn)
-        f.event(conn)
-        for ticker in TICKERS:
-            f.market_ticker(conn, ticker=ticker)
-        conn.commit()
-        yield conn
+# The same three markets and `tx` fixture as the merge's own tests (imported, hence F401 and F811
+# at the tests taking it): only what is sent to the server differs.
+from precog_pipelines_tests.warehouse.test_scd2_merge import TICKERS, _row, _versions, tx  # noqa: F401
 
 
 def _hashes(conn: psycopg.Connection) -> list[tuple]:
