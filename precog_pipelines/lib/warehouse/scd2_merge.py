@@ -212,6 +212,32 @@ def merge_staged(
     require_transaction(conn)
     # Taken already by snapshot_delta in this transaction; taking it again costs nothing.
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
+    superseded = closed = inserted = staged = 0
+    if delta.rows:  # else each statement would still scan the table, to find nothing
+        superseded, closed, inserted, staged = _version_staged(conn, table, staging, observed_at)
+    target, match = sql.Identifier(table.name), _key_match(table, "t", "s")
+    retired = 0
+    if retire_missing_where is not None:
+        # Every key of the snapshot, the unchanged ones included: only the absent ones retire.
+        snapshot_keys = copy_into_temp(conn, table.name, table.business_key,
+                                       delta.keys if len(table.business_key) > 1 else ((k,) for k in delta.keys),
+                                       staging=f"keys_{table.name}")
+        retired = conn.execute(
+            _forgetting_hashes(table, sql.SQL(
+                "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
+                "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
+                "AND NOT EXISTS (SELECT 1 FROM {keys} s WHERE {match}) RETURNING t.id"
+            ).format(target=target, keys=sql.Identifier(snapshot_keys), scope=retire_missing_where, match=match)),
+            {"at": observed_at, **(retire_params or {})},
+        ).fetchone()[0]
+    return MergeResult(staged=staged + superseded + delta.unchanged + delta.superseded, inserted=inserted,
+                       closed=closed, superseded=superseded + delta.superseded, retired=retired,
+                       sent=len(delta.rows))
+
+
+def _version_staged(conn: psycopg.Connection, table: Scd2Table, staging: str,
+                    observed_at: datetime) -> tuple[int, int, int, int]:
+    """The merge's statements over the staged rows: (superseded, closed, inserted, left staged)."""
     target, stage = sql.Identifier(table.name), sql.Identifier(staging)
     match = _key_match(table, "t", "s")
     target_tracked, stage_tracked = column_list(table.tracked, "t"), column_list(table.tracked, "s")
@@ -268,23 +294,7 @@ def merge_staged(
             ).format(hashes=hashes, hash=hash_column, stage=stage, target=target, match=match,
                      target_tracked=target_tracked, stage_tracked=stage_tracked)
         )
-    retired = 0
-    if retire_missing_where is not None:
-        # Every key of the snapshot, the unchanged ones included: only the absent ones retire.
-        snapshot_keys = copy_into_temp(conn, table.name, table.business_key,
-                                       delta.keys if len(table.business_key) > 1 else ((k,) for k in delta.keys),
-                                       staging=f"keys_{table.name}")
-        retired = conn.execute(
-            _forgetting_hashes(table, sql.SQL(
-                "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
-                "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
-                "AND NOT EXISTS (SELECT 1 FROM {keys} s WHERE {match}) RETURNING t.id"
-            ).format(target=target, keys=sql.Identifier(snapshot_keys), scope=retire_missing_where, match=match)),
-            {"at": observed_at, **(retire_params or {})},
-        ).fetchone()[0]
-    return MergeResult(staged=staged + superseded + delta.unchanged + delta.superseded, inserted=inserted,
-                       closed=closed, superseded=superseded + delta.superseded, retired=retired,
-                       sent=len(delta.rows))
+    return superseded, closed, inserted, staged
 
 
 def _forgetting_hashes(table: Scd2Table, closing: sql.Composable) -> sql.Composed:
