@@ -23,12 +23,13 @@ NOTHING_MERGED = MergeResult(staged=0, inserted=0, closed=0)
 def written_metadata(written: Written, *, prefix: str = "", new_keys: str = "new_keys") -> dict[str, int]:
     """What one upsert or SCD2 merge wrote, under ``prefix``: inserted, updated and unchanged
     rows of an upsert; inserted and closed versions, new keys (named ``new_keys``), unchanged
-    and superseded rows of a merge."""
+    and superseded rows of a merge, and how many rows it sent to the server (``sent``: the new
+    and changed ones, found by hash before staging)."""
     if isinstance(written, UpsertResult):
         counts = {"inserted": written.inserted, "updated": written.updated, "unchanged": written.unchanged}
     else:
         counts = {"inserted": written.inserted, "closed": written.closed, new_keys: written.new_keys,
-                  "unchanged": written.unchanged, "superseded": written.superseded}
+                  "unchanged": written.unchanged, "superseded": written.superseded, "sent": written.sent}
     return {f"{prefix}{name}": value for name, value in counts.items()}
 
 

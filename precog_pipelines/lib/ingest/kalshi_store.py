@@ -22,7 +22,7 @@ from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Rej
 from precog_pipelines.lib.kalshi import KalshiParseError, parse_candle, parse_event, parse_market, parse_series
 from precog_pipelines.lib.kalshi.candles import contract_view
 from precog_pipelines.lib.warehouse.bulk import UpsertResult, column_list, copy_into_temp, upsert_staged
-from precog_pipelines.lib.warehouse.scd2_merge import merge_staged
+from precog_pipelines.lib.warehouse.scd2_merge import merge_staged, snapshot_delta, stage_snapshot
 from precog_pipelines.lib.warehouse.tables import MARKET_CANDLES, MARKETS
 
 SERIES_COLUMNS = (
@@ -137,7 +137,10 @@ def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult
 def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at: datetime) -> LoadResult:
     """Version every market of the snapshot (one per ticker); new tickers are registered in market_tickers."""
     kept, rejects = _storable(conn, MARKETS.name, markets, MARKETS.columns, "ticker")
-    staging = copy_into_temp(conn, "markets", MARKETS.columns, (_row(m, MARKETS.columns) for m in kept))
+    # Only new and changed markets are staged: an unchanged one has a stored version, hence a
+    # stored ticker and event.
+    delta = snapshot_delta(conn, MARKETS, [_row(m, MARKETS.columns) for m in kept], observed_at)
+    staging = stage_snapshot(conn, MARKETS, delta)
     rejects += _reject_orphans(conn, staging, "ticker", "event_ticker", "events", "event_ticker", MARKETS.columns)
     conn.execute(
         sql.SQL(
@@ -145,7 +148,7 @@ def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at:
             "ON CONFLICT (ticker) DO NOTHING"
         ).format(sql.Identifier(staging))
     )
-    written = merge_staged(conn, MARKETS, staging, observed_at)
+    written = merge_staged(conn, MARKETS, staging, observed_at, delta)
     return LoadResult(written, rejects)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,19 +23,25 @@ def column_list(names: Iterable[str], prefix: str | None = None) -> sql.Composed
 
 
 def copy_into_temp(
-    conn: psycopg.Connection, like_table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    conn: psycopg.Connection, like_table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+    staging: str | None = None,
+    extra_columns: Mapping[str, str] | None = None,
 ) -> str:
-    """COPY ``rows`` into ``stage_<like_table>``, a temporary table with ``like_table``'s column
-    types, dropped at commit; return its name."""
+    """COPY ``rows`` into ``staging`` (default ``stage_<like_table>``), a temporary table with
+    ``like_table``'s column types, dropped at commit; return its name. ``extra_columns`` (name:
+    SQL type) follow ``columns`` in the staging table and in each row."""
     require_transaction(conn)
-    staging = f"stage_{like_table}"
+    staging = staging or f"stage_{like_table}"
+    extra = [sql.SQL(", NULL::{} AS {}").format(sql.SQL(kind), sql.Identifier(name))
+             for name, kind in (extra_columns or {}).items()]
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(staging)))
     conn.execute(
-        sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-            sql.Identifier(staging), column_list(columns), sql.Identifier(like_table)
+        sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {}{} FROM {} WITH NO DATA").format(
+            sql.Identifier(staging), column_list(columns), sql.Composed(extra), sql.Identifier(like_table)
         )
     )
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(staging), column_list(columns))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(staging), column_list([*columns, *(extra_columns or {})]))
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)

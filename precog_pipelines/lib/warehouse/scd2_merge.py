@@ -1,8 +1,11 @@
-"""Set-based SCD Type 2 merges: COPY a snapshot into a staging table, then two statements.
+"""Set-based SCD Type 2 merges: find what changed, COPY only that, then two statements.
 
 For a table versioned by a business key, a snapshot of current values is merged by
 
-1. COPYing the snapshot into a temporary staging table shaped like the target;
+0. reading, under the table's lock, the business key, tracked-columns hash and start of every
+   current version (:func:`snapshot_delta`), and dropping in Python the snapshot rows whose hash
+   is unchanged or whose stored version is newer: they would write nothing;
+1. COPYing the remaining rows (new and changed keys) into a temporary staging table;
 2. closing, in one UPDATE, every current version whose tracked columns differ from the
    snapshot (``row_current_ind = false``, ``row_end_ts = observed_at``);
 3. inserting, in one INSERT ... SELECT, a version for every staged key that now has no
@@ -12,8 +15,16 @@ Keys absent from the snapshot keep their current version: a missing row says not
 Keys whose current version started at or after ``observed_at`` are skipped as superseded:
 an older observation has nothing to add, and history is never rewritten.
 Everything happens in the caller's transaction, under a transaction-scoped advisory lock
-per table, so a crash leaves the table as it was and concurrent merges of one table run
-one after the other (the second then finds nothing changed).
+per table taken before the hashes are read, so a crash leaves the table as it was and
+concurrent merges of one table run one after the other (the second reads the first one's
+versions and finds nothing changed).
+
+The hash (16 bytes of BLAKE2b over the ``repr`` of the tracked values) lives beside the
+versions, in ``<table>_tracked_hashes`` keyed by version id (sql/0115). Only the merge writes
+it, for a current version whose tracked values the server found equal to the staged ones, so
+an equal hash means values the merge's own comparison would find equal. A version without one
+(written by other code, or before the hashes existed) counts as changed; the merge then stores
+its hash, so such a key is staged once, not on every snapshot. Closing a version deletes its hash.
 """
 
 from __future__ import annotations
@@ -21,8 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -31,6 +44,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from precog_pipelines.lib.warehouse.bulk import column_list, copy_into_temp, require_transaction
+
+HASH_COLUMN = "tracked_hash"
 
 
 class DuplicateKeyInSnapshot(ValueError):
@@ -59,6 +74,11 @@ class Scd2Table:
         return self.business_key + self.tracked + self.carried
 
     @property
+    def hash_table(self) -> str:
+        """Where merges keep the tracked-columns hash of each current version (sql/0115)."""
+        return f"{self.name}_tracked_hashes"
+
+    @property
     def lock_key(self) -> int:
         digest = hashlib.sha256(f"precog.scd2.{self.name}".encode()).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
@@ -71,6 +91,8 @@ class MergeResult:
     closed: int
     superseded: int = 0
     retired: int = 0
+    sent: int = 0
+    """Rows of the snapshot sent to the server: new or changed by their hash (the rest cost nothing)."""
 
     @property
     def new_keys(self) -> int:
@@ -88,9 +110,85 @@ def _key_match(table: Scd2Table, left: str, right: str) -> sql.Composed:
     )
 
 
-def stage_snapshot(conn: psycopg.Connection, table: Scd2Table, rows: Iterable[Sequence[Any]]) -> str:
-    """COPY ``rows`` (tuples in ``table.columns`` order) into a staging table; return its name."""
-    return copy_into_temp(conn, table.name, table.columns, rows)
+@dataclass(frozen=True)
+class SnapshotDelta:
+    """A snapshot less what it would not change, decided before anything is sent to the server."""
+
+    rows: list[tuple]
+    """New and changed rows, in ``table.columns`` order, each followed by its hash."""
+    keys: list[Any] = field(repr=False)
+    """The business key of every row of the snapshot (a value, or a tuple for a composite key)."""
+    unchanged: int
+    superseded: int
+
+
+@cache
+def _getters(table: Scd2Table) -> tuple[Callable[[Sequence[Any]], Any], Callable[[Sequence[Any]], Any]]:
+    width = len(table.business_key)
+    key = itemgetter(0) if width == 1 else itemgetter(*range(width))
+    tracked = itemgetter(*range(width, width + len(table.tracked)))
+    return key, tracked
+
+
+def _digest(tracked_values: tuple) -> bytes:
+    # repr tells apart every two values the merge could store differently (a Decimal's digits, a
+    # timestamp's zone and microseconds, None from 'None'); it also tells apart some equal ones
+    # (0.5 and 0.5000), which costs only a comparison on the server.
+    return hashlib.blake2b(repr(tracked_values).encode(), digest_size=16).digest()
+
+
+def snapshot_delta(
+    conn: psycopg.Connection, table: Scd2Table, rows: Iterable[Sequence[Any]], observed_at: datetime
+) -> SnapshotDelta:
+    """Take the table's merge lock and keep the rows of the snapshot that may change it.
+
+    The lock is held until the transaction ends: a concurrent merge cannot commit between the
+    read of the current hashes and this merge's statements, so what is dropped here is exactly
+    what the merge's statements would have found unchanged or superseded.
+    """
+    if observed_at.tzinfo is None:
+        raise ValueError("observed_at must be timezone-aware")
+    require_transaction(conn)
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
+    key_of, tracked_of = _getters(table)
+    rows = list(rows)
+    keys = [key_of(row) for row in rows]
+    if len(set(keys)) != len(keys):
+        seen: set[Any] = set()
+        duplicate = next(k for k in keys if k in seen or seen.add(k))
+        values = duplicate if isinstance(duplicate, tuple) else (duplicate,)
+        raise DuplicateKeyInSnapshot(
+            f"{table.name} snapshot holds more than one row for {dict(zip(table.business_key, values, strict=True))}"
+        )
+    width = len(table.business_key)
+    with conn.cursor(binary=True) as cursor:
+        cursor.execute(
+            sql.SQL(
+                "SELECT {keys}, h.{hash}, t.row_start_ts FROM {target} t "
+                "LEFT JOIN {hashes} h ON h.version_id = t.id WHERE t.row_current_ind"
+            ).format(keys=column_list(table.business_key, "t"), hash=sql.Identifier(HASH_COLUMN),
+                     target=sql.Identifier(table.name), hashes=sql.Identifier(table.hash_table))
+        )
+        stored_rows = cursor.fetchall()
+    current = ({r[0]: r[1:] for r in stored_rows} if width == 1
+               else {r[:width]: r[width:] for r in stored_rows})
+    changed, unchanged, superseded = [], 0, 0
+    for key, row, digest in zip(keys, rows, map(_digest, map(tracked_of, rows)), strict=True):
+        stored = current.get(key)
+        if stored is None:
+            changed.append((*row, digest))
+        elif stored[1] >= observed_at:
+            superseded += 1
+        elif stored[0] == digest:
+            unchanged += 1
+        else:
+            changed.append((*row, digest))
+    return SnapshotDelta(rows=changed, keys=keys, unchanged=unchanged, superseded=superseded)
+
+
+def stage_snapshot(conn: psycopg.Connection, table: Scd2Table, delta: SnapshotDelta) -> str:
+    """COPY the rows of ``delta`` into a staging table; return its name."""
+    return copy_into_temp(conn, table.name, table.columns, delta.rows, extra_columns={HASH_COLUMN: "bytea"})
 
 
 def merge_staged(
@@ -98,10 +196,12 @@ def merge_staged(
     table: Scd2Table,
     staging: str,
     observed_at: datetime,
+    delta: SnapshotDelta,
     retire_missing_where: sql.Composable | None = None,
     retire_params: dict[str, Any] | None = None,
 ) -> MergeResult:
-    """Version ``table`` from an already staged snapshot observed at ``observed_at``.
+    """Version ``table`` from the staged rows of ``delta`` (:func:`snapshot_delta`,
+    :func:`stage_snapshot`), a snapshot observed at ``observed_at``.
 
     With ``retire_missing_where``, the snapshot is complete for the rows that condition
     selects (on alias ``t``): their current versions whose key is absent from the snapshot
@@ -110,67 +210,100 @@ def merge_staged(
     if observed_at.tzinfo is None:
         raise ValueError("observed_at must be timezone-aware")
     require_transaction(conn)
+    # Taken already by snapshot_delta in this transaction; taking it again costs nothing.
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
-    target, stage = sql.Identifier(table.name), sql.Identifier(staging)
-    keys = column_list(table.business_key)
+    superseded = closed = inserted = staged = 0
+    if delta.rows:  # else each statement would still scan the table, to find nothing
+        superseded, closed, inserted, staged = _version_staged(conn, table, staging, observed_at)
+    target, match = sql.Identifier(table.name), _key_match(table, "t", "s")
+    retired = 0
+    if retire_missing_where is not None:
+        # Every key of the snapshot, the unchanged ones included: only the absent ones retire.
+        snapshot_keys = copy_into_temp(conn, table.name, table.business_key,
+                                       delta.keys if len(table.business_key) > 1 else ((k,) for k in delta.keys),
+                                       staging=f"keys_{table.name}")
+        retired = conn.execute(
+            _forgetting_hashes(table, sql.SQL(
+                "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
+                "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
+                "AND NOT EXISTS (SELECT 1 FROM {keys} s WHERE {match}) RETURNING t.id"
+            ).format(target=target, keys=sql.Identifier(snapshot_keys), scope=retire_missing_where, match=match)),
+            {"at": observed_at, **(retire_params or {})},
+        ).fetchone()[0]
+    return MergeResult(staged=staged + superseded + delta.unchanged + delta.superseded, inserted=inserted,
+                       closed=closed, superseded=superseded + delta.superseded, retired=retired,
+                       sent=len(delta.rows))
 
-    duplicate = conn.execute(
-        sql.SQL("SELECT {keys} FROM {stage} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1").format(
-            keys=keys, stage=stage
-        )
-    ).fetchone()
-    if duplicate is not None:
-        raise DuplicateKeyInSnapshot(
-            f"{table.name} snapshot holds more than one row for {dict(zip(table.business_key, duplicate, strict=True))}"
-        )
+
+def _version_staged(conn: psycopg.Connection, table: Scd2Table, staging: str,
+                    observed_at: datetime) -> tuple[int, int, int, int]:
+    """The merge's statements over the staged rows: (superseded, closed, inserted, left staged)."""
+    target, stage = sql.Identifier(table.name), sql.Identifier(staging)
+    match = _key_match(table, "t", "s")
+    target_tracked, stage_tracked = column_list(table.tracked, "t"), column_list(table.tracked, "s")
+
     superseded = conn.execute(
         sql.SQL(
             "DELETE FROM {stage} s USING {target} t "
             "WHERE {match} AND t.row_current_ind AND t.row_start_ts >= %(at)s"
-        ).format(target=target, stage=stage, match=_key_match(table, "t", "s")),
+        ).format(target=target, stage=stage, match=match),
         {"at": observed_at},
     ).rowcount
-
     closed = conn.execute(
-        sql.SQL(
+        _forgetting_hashes(table, sql.SQL(
             "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
             "FROM {stage} s WHERE {match} AND t.row_current_ind "
-            "AND ({target_tracked}) IS DISTINCT FROM ({stage_tracked})"
-        ).format(
-            target=target,
-            stage=stage,
-            match=_key_match(table, "t", "s"),
-            target_tracked=column_list(table.tracked, "t"),
-            stage_tracked=column_list(table.tracked, "s"),
-        ),
+            "AND ({target_tracked}) IS DISTINCT FROM ({stage_tracked}) RETURNING t.id"
+        ).format(target=target, stage=stage, match=match, target_tracked=target_tracked,
+                 stage_tracked=stage_tracked)),
         {"at": observed_at},
-    ).rowcount
+    ).fetchone()[0]
+    hashes, hash_column = sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN)
     inserted = conn.execute(
         sql.SQL(
-            "INSERT INTO {target} ({columns}, row_current_ind, row_start_ts) "
+            "WITH new AS (INSERT INTO {target} ({columns}, row_current_ind, row_start_ts) "
             "SELECT {stage_columns}, true, %(at)s FROM {stage} s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match} AND t.row_current_ind)"
+            "WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match} AND t.row_current_ind) RETURNING {new}), "
+            "hashed AS (INSERT INTO {hashes} (version_id, {hash}) "
+            "SELECT t.id, s.{hash} FROM new t JOIN {stage} s ON {match}) "
+            "SELECT count(*) FROM new"
         ).format(
             target=target,
             columns=column_list(table.columns),
             stage_columns=column_list(table.columns, "s"),
             stage=stage,
-            match=_key_match(table, "t", "s"),
+            match=match,
+            new=column_list(("id",) + table.business_key),
+            hashes=hashes,
+            hash=hash_column,
         ),
         {"at": observed_at},
-    ).rowcount
-    retired = 0
-    if retire_missing_where is not None:
-        retired = conn.execute(
+    ).fetchone()[0]
+    staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]
+    if staged > inserted:
+        # Staged, yet neither superseded nor versioned: current versions found unchanged on the
+        # server though their hash was missing or spelled the same values differently. Store
+        # this one, so the next snapshot skips them in Python.
+        conn.execute(
             sql.SQL(
-                "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
-                "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
-                "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
-            ).format(target=target, stage=stage, scope=retire_missing_where, match=_key_match(table, "t", "s")),
-            {"at": observed_at, **(retire_params or {})},
-        ).rowcount
-    staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0] + superseded
-    return MergeResult(staged=staged, inserted=inserted, closed=closed, superseded=superseded, retired=retired)
+                "INSERT INTO {hashes} AS h (version_id, {hash}) SELECT t.id, s.{hash} FROM {stage} s "
+                "JOIN {target} t ON {match} AND t.row_current_ind "
+                "AND ({target_tracked}) IS NOT DISTINCT FROM ({stage_tracked}) "
+                "ON CONFLICT (version_id) DO UPDATE SET {hash} = EXCLUDED.{hash} "
+                "WHERE h.{hash} IS DISTINCT FROM EXCLUDED.{hash}"
+            ).format(hashes=hashes, hash=hash_column, stage=stage, target=target, match=match,
+                     target_tracked=target_tracked, stage_tracked=stage_tracked)
+        )
+    return superseded, closed, inserted, staged
+
+
+def _forgetting_hashes(table: Scd2Table, closing: sql.Composable) -> sql.Composed:
+    """``closing`` (an UPDATE closing versions, RETURNING their id) that also deletes their
+    hashes, so the hashes table keeps about one row per current key; selects the count closed."""
+    return sql.SQL(
+        "WITH closed AS ({closing}), forgotten AS "
+        "(DELETE FROM {hashes} h USING closed c WHERE h.version_id = c.id) SELECT count(*) FROM closed"
+    ).format(closing=closing, hashes=sql.Identifier(table.hash_table))
 
 
 def merge_snapshot(
@@ -181,9 +314,11 @@ def merge_snapshot(
     retire_missing_where: sql.Composable | None = None,
     retire_params: dict[str, Any] | None = None,
 ) -> MergeResult:
-    """Stage ``rows`` (tuples in ``table.columns`` order) and merge them; see the module doc."""
-    staging = stage_snapshot(conn, table, rows)
-    return merge_staged(conn, table, staging, observed_at, retire_missing_where, retire_params)
+    """Stage the new and changed ``rows`` (tuples in ``table.columns`` order) and merge them; see
+    the module doc."""
+    delta = snapshot_delta(conn, table, rows, observed_at)
+    staging = stage_snapshot(conn, table, delta)
+    return merge_staged(conn, table, staging, observed_at, delta, retire_missing_where, retire_params)
 
 
 _VALIDITY_COLUMNS = ("id", "row_current_ind", "row_start_ts", "row_end_ts")
