@@ -20,7 +20,7 @@ concurrent merges of one table run one after the other (the second reads the fir
 versions and finds nothing changed).
 
 The hash (16 bytes of BLAKE2b over the ``repr`` of the tracked values) lives beside the
-versions, in ``<table>_tracked_hashes`` keyed by version id (sql/0115). Only the merge writes
+versions, in ``<table>_tracked_hashes`` keyed by version id (sql/0132). Only the merge writes
 it, for a current version whose tracked values the server found equal to the staged ones, so
 an equal hash means values the merge's own comparison would find equal. A version without one
 (written by other code, or before the hashes existed) counts as changed; the merge then stores
@@ -75,7 +75,7 @@ class Scd2Table:
 
     @property
     def hash_table(self) -> str:
-        """Where merges keep the tracked-columns hash of each current version (sql/0115)."""
+        """Where merges keep the tracked-columns hash of each current version (sql/0132)."""
         return f"{self.name}_tracked_hashes"
 
     @property
