@@ -1,12 +1,15 @@
 """How long a new user waits, after `precog dev`, to see each step of the loop.
 
-Usage: python bench/first_run.py [--timeout 900]
+Usage: python bench/first_run.py [--timeout 900] [--whole-week]
 
 Starts `precog dev` exactly as the README's first command does (fresh PRECOG_HOME, embedded
 PostgreSQL, sandbox exchange, no configuration), then watches the warehouse every few seconds
 and prints one JSON object: seconds from the command's start until the UI answered, and until
 the first row of each table of the loop appeared (markets, game states, Elo ratings, edges,
-positions, an exit, a settlement), plus the machine's load average at the start and end.
+positions, a mark, an exit, a settlement, a reconciliation), plus the machine's load average at
+the start and end. With ``--whole-week`` it keeps watching until the timeout (the sandbox's week
+plays out) and reports the book at the end: positions by status, settlements, marks, and every
+reconciliation of the exchange account with the ledger (how many ran, how many failed).
 """
 
 from __future__ import annotations
@@ -32,8 +35,19 @@ STEPS = {
     "elo_ratings": "SELECT count(*) FROM elo_rating_history",
     "edges": "SELECT count(*) FROM edges",
     "positions": "SELECT count(*) FROM positions",
+    "position_marks": "SELECT count(*) FROM position_marks",
     "position_exits": "SELECT count(*) FROM position_exits",
     "settlements": "SELECT count(*) FROM settlements",
+    "reconciliations": "SELECT count(*) FROM reconciliations",
+}
+FINAL_STATE = {
+    "positions_by_status": "SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM "
+                           "(SELECT status, count(*) AS n FROM positions_current GROUP BY status) s",
+    "settlements": "SELECT count(*) FROM settlements",
+    "position_marks": "SELECT count(*) FROM position_marks",
+    "reconciliations": "SELECT count(*) FROM reconciliations",
+    "reconciliations_failed": "SELECT count(*) FROM reconciliations WHERE NOT passed",
+    "realized_pnl": "SELECT coalesce(sum(realized_pnl), 0)::text FROM positions_current",
 }
 
 
@@ -59,7 +73,12 @@ def _row_counts(warehouse_url: str) -> dict[str, int]:
         return {}
 
 
-def measure(timeout: float) -> dict:
+def _final_state(warehouse_url: str) -> dict:
+    with connect(warehouse_url) as conn:
+        return {name: conn.execute(query).fetchone()[0] for name, query in FINAL_STATE.items()}
+
+
+def measure(timeout: float, whole_week: bool = False) -> dict:
     home = Path(tempfile.mkdtemp(prefix="precog-first-run-"))
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("PRECOG_DATABASE_URL", "DAGSTER_HOME")}
@@ -72,7 +91,7 @@ def measure(timeout: float) -> dict:
     seen: dict[str, float] = {}
     warehouse_url = None
     try:
-        while time.monotonic() - started < timeout and len(seen) < len(STEPS) + 1:
+        while time.monotonic() - started < timeout and (whole_week or len(seen) < len(STEPS) + 1):
             elapsed = round(time.monotonic() - started, 1)
             if "ui" not in seen and _ui_answers(port):
                 seen["ui"] = elapsed
@@ -84,12 +103,14 @@ def measure(timeout: float) -> dict:
                     if count and step not in seen:
                         seen[step] = elapsed
             time.sleep(5)
+        final = _final_state(warehouse_url) if warehouse_url else {}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
     return {
         "seconds_until": {step: seen.get(step) for step in ["ui", *STEPS]},
         "whole_loop_seconds": max(seen.values()) if len(seen) == len(STEPS) + 1 else None,
+        "at_the_end": final,
         "timeout_seconds": timeout,
         "load_average_1m": {"start": load_at_start, "end": os.getloadavg()[0]},
         "cpus": os.cpu_count(),
@@ -99,7 +120,9 @@ def measure(timeout: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
-    print(json.dumps(measure(parser.parse_args().timeout), indent=2))
+    parser.add_argument("--whole-week", action="store_true", help="watch until the timeout, then report the book")
+    arguments = parser.parse_args()
+    print(json.dumps(measure(arguments.timeout, arguments.whole_week), indent=2, default=str))
 
 
 if __name__ == "__main__":
