@@ -40,8 +40,11 @@ def test_dev_serves_the_ui_stops_cleanly_and_reuses_its_data(tmp_path):
     assert "Precog stopped." in text
     assert "virtual environment does not match" not in text, "dg should see the venv precog runs in"
     # A quiet start: none of the warnings a user can do nothing about (the checkout's dagster.yaml
-    # "not used", Dagster's own beta warning on sensor owners, XDG_RUNTIME_DIR), nor any other.
-    assert not [line for line in text.splitlines() if re.search(r"warning", line, re.IGNORECASE)], text
+    # "not used", Dagster's own beta warning on sensor owners, XDG_RUNTIME_DIR), and no Python
+    # warning at all. Dagster's operational warnings (a slow tick on a loaded machine, a stalled
+    # backfill) are the user's business and may appear, one line each.
+    noise = re.compile(r"\b[A-Z]\w*Warning\b|dagster\.yaml|XDG_RUNTIME_DIR|owners")
+    assert not [line for line in text.splitlines() if noise.search(line)], text
     assert (home / "pgdata" / "PG_VERSION").exists()
     assert not (home / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
 
