@@ -63,15 +63,22 @@ def rule_checks(asset: str, rules: Sequence[Rule], *, blocking: bool) -> list[dg
 SeasonCheck = Callable[[int, int], dg.AssetCheckResult]
 
 
-def _target_materialization(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
-                            partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """The partition's latest materialization: the one its check result is about."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp)
+def _target_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str],
+                             ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """Each partition's latest materialization (the one its check result is about), newest first
+    in pages: one query for a run's whole range instead of one per season."""
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    cursor = None
+    while missing := [p for p in partitions if p not in found]:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=missing), limit=len(missing), cursor=cursor)
+        for record in page.records:
+            found.setdefault(record.partition_key, AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp))
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
 
 
 def season_results(context: dg.AssetCheckExecutionContext, evaluate: SeasonCheck, *,
@@ -92,6 +99,8 @@ def season_results(context: dg.AssetCheckExecutionContext, evaluate: SeasonCheck
     first, last = season_range(context.partition_key_range)
     whole = None if each_season else evaluate(first, last)
     spec = next(iter(context.check_specs))
+    targets = _target_materializations(context.instance, spec.asset_key,
+                                       [str(season) for season in range(first, last + 1)])
     for season in range(first, last + 1):
         result = whole if whole is not None and whole.passed else evaluate(season, season)
         yield dg.AssetCheckEvaluation(
@@ -100,7 +109,7 @@ def season_results(context: dg.AssetCheckExecutionContext, evaluate: SeasonCheck
                       "run_seasons": dg.MetadataValue.text(f"{first}..{last}")},
             severity=result.severity, description=result.description, blocking=spec.blocking,
             partition=str(season),
-            target_materialization_data=_target_materialization(context.instance, spec.asset_key, str(season)))
+            target_materialization_data=targets.get(str(season)))
     # The check's output, so that steps after it run; its result is recorded above.
     yield dg.Output(None, output_name=op_context.op_def.output_defs[0].name)
 
