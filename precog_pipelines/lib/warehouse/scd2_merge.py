@@ -160,30 +160,47 @@ def snapshot_delta(
         raise DuplicateKeyInSnapshot(
             f"{table.name} snapshot holds more than one row for {dict(zip(table.business_key, values, strict=True))}"
         )
-    width = len(table.business_key)
-    with conn.cursor(binary=True) as cursor:
-        cursor.execute(
-            sql.SQL(
-                "SELECT {keys}, h.{hash}, t.row_start_ts FROM {target} t "
-                "LEFT JOIN {hashes} h ON h.version_id = t.id WHERE t.row_current_ind"
-            ).format(keys=column_list(table.business_key, "t"), hash=sql.Identifier(HASH_COLUMN),
-                     target=sql.Identifier(table.name), hashes=sql.Identifier(table.hash_table))
-        )
-        stored_rows = cursor.fetchall()
-    current = ({r[0]: r[1:] for r in stored_rows} if width == 1
-               else {r[:width]: r[width:] for r in stored_rows})
+    current = _current_hashes(conn, table, observed_at)
     changed, unchanged, superseded = [], 0, 0
     for key, row, digest in zip(keys, rows, map(_digest, map(tracked_of, rows)), strict=True):
         stored = current.get(key)
         if stored is None:
             changed.append((*row, digest))
-        elif stored[1] >= observed_at:
-            superseded += 1
-        elif stored[0] == digest:
+        elif stored == digest:
             unchanged += 1
+        elif stored == _SUPERSEDED:
+            superseded += 1
         else:
             changed.append((*row, digest))
     return SnapshotDelta(rows=changed, keys=keys, unchanged=unchanged, superseded=superseded)
+
+
+# What _current_hashes maps a key to when its current version started at or after the
+# observation. One byte: never equal to a 16-byte digest, nor to the empty "no hash" marker.
+_SUPERSEDED = b"\x00"
+
+
+def _current_hashes(conn: psycopg.Connection, table: Scd2Table, observed_at: datetime) -> dict[Any, bytes]:
+    """Business key (a tuple when composite) -> stored hash of every current version, in one
+    query: empty bytes when it has none, ``_SUPERSEDED`` when it started at or after ``observed_at``.
+
+    The server decides "superseded", so no timestamp is sent back and decoded per row; each row
+    is a (key, bytes) pair and the dict is built by ``dict()`` itself.
+    """
+    width = len(table.business_key)
+    with conn.cursor(binary=True) as cursor:
+        cursor.execute(
+            sql.SQL(
+                "SELECT {key}, CASE WHEN t.row_start_ts >= %(at)s THEN %(superseded)s "
+                "ELSE coalesce(h.{hash}, ''::bytea) END FROM {target} t "
+                "LEFT JOIN {hashes} h ON h.version_id = t.id WHERE t.row_current_ind"
+            ).format(key=column_list(table.business_key, "t"), hash=sql.Identifier(HASH_COLUMN),
+                     target=sql.Identifier(table.name), hashes=sql.Identifier(table.hash_table)),
+            {"at": observed_at, "superseded": _SUPERSEDED},
+        )
+        if width == 1:
+            return dict(cursor.fetchall())
+        return {row[:width]: row[width] for row in cursor.fetchall()}
 
 
 def stage_snapshot(conn: psycopg.Connection, table: Scd2Table, delta: SnapshotDelta) -> str:
