@@ -98,6 +98,8 @@ def test_ui_materializes_the_kalshi_assets_and_shows_their_metadata(tmp_path):
     sync_playwright = _sync_playwright_or_skip()
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=STEP_TIMEOUT_MS)  # a busy 2-core machine renders slowly
+
     artifacts = _fresh_artifacts()
     dev = DevProcess(tmp_path / "home", free_port(), log_path=artifacts / "precog-dev.log",
                      arguments=("--sandbox-lead", SANDBOX_LEAD_MINUTES))
@@ -151,7 +153,6 @@ def _materialize_kalshi_markets(page, expect, dev: DevProcess, artifacts: Path) 
     # "Materialize all…" now opens the partition dialog of kalshi_candlesticks, daily partitions,
     # and launches a backfill rather than one run.)
     page.goto(f"{dev.url}/assets/kalshi_markets")
-    expect(page.get_by_text("Row count", exact=True).first).to_be_visible()
     page.get_by_role("button", name=re.compile(r"Materialize$")).first.click()
     confirm = page.get_by_role("button", name="Confirm", exact=True)  # "upstream not materialized yet"
     launched = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
