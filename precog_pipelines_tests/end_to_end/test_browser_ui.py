@@ -27,7 +27,9 @@ import pytest
 from precog_pipelines.lib.settings import repository_root
 from precog_pipelines_tests.support.dev_process import DevProcess, free_port
 
-pytestmark = pytest.mark.slow
+# About 6 minutes on a quiet 2-core machine (the loop to the first positions is most of it); the
+# waits below are generous for a loaded one, hence more than pyproject's 600 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = repository_root() / "artifacts" / "browser"
@@ -38,13 +40,15 @@ ELO_CHECKS = ["follows_previous_ratings", "one_row_per_team_per_game", "ratings_
 ELO_RANGE, ELO_RANGE_SIZE = "[2020...2025]", 6
 STEP_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 300_000  # queued behind the schedules' runs on a busy 2-core machine
-LOOP_TIMEOUT_SECONDS = 480  # first Elo backfill, edges, then positions; about 4 minutes on a quiet machine
+# First Elo backfill, edges, then positions: about 2 minutes on a quiet 2-core machine, over 7 when
+# other test sessions share its cores.
+LOOP_TIMEOUT_SECONDS = 900
 # Simulated minutes before the first kickoff. The sandbox clock stays stopped until positions are
 # open (or for 300 s at most) and then runs at 90x; games that started have no pre-game edges, so
 # the test must see edges and positions before kickoff. With the default 20 minutes that is 13 s
-# after the first position; 600 gives 400 s, enough for a loaded 2-core machine (exits and
-# settlements, which come after kickoff, are covered by other tests).
-SANDBOX_LEAD_MINUTES = "600"
+# after the first position; 1440 (a day) gives 960 s, enough for a loaded 2-core machine (exits
+# and settlements, which come after kickoff, are covered by other tests).
+SANDBOX_LEAD_MINUTES = "1440"
 # What the README shows, by the name it has there.
 README_SCREENSHOTS = {
     "01-asset-graph.png": "asset-graph.png",
