@@ -286,7 +286,7 @@ def _runs(page, expect, dev: DevProcess, artifacts: Path) -> None:
 
 def _plots(page, expect, numbers: list[str]) -> None:
     """The metadata's Plots view: one chart per number over the asset's materializations."""
-    page.get_by_role("button", name="Plots", exact=True).first.click()
+    page.get_by_role("button", name=re.compile(r"Plots$")).first.click()
     for number in numbers:
         expect(page.get_by_text(number, exact=True).first).to_be_visible()
     expect(page.locator("canvas").first).to_be_visible()
