@@ -50,9 +50,15 @@ REFRESH_MAX_RUNTIME_SECONDS = 600
 def refresh_schedule(automation: Automation, name: str, description: str, target: list[dg.AssetsDefinition],
                      production_cron: str, dev_cron: str) -> dg.ScheduleDefinition:
     """A schedule that refreshes ``target`` on a US-Eastern cron: ``production_cron``, or
-    ``dev_cron`` under ``precog dev``."""
+    ``dev_cron`` under ``precog dev``.
+
+    Its job is named (``kalshi_schedule`` runs ``kalshi_refresh``): the anonymous job Dagster
+    makes for a schedule's asset target runs without an asset selection, and the UI hides
+    anonymous jobs, so the Runs page showed such runs with an empty Target column."""
+    job = dg.define_asset_job(name=f"{name.removesuffix('_schedule')}_refresh", selection=target,
+                              description=description)
     return dg.ScheduleDefinition(
-        name=name, description=description, target=target,
+        name=name, description=description, job=job,
         cron_schedule=automation.cadence(production_cron, dev_cron),
         execution_timezone="America/New_York", default_status=automation.schedule_status,
         tags={"dagster/max_runtime": str(REFRESH_MAX_RUNTIME_SECONDS)},
@@ -65,8 +71,14 @@ def refresh_schedule(automation: Automation, name: str, description: str, target
 # now also record one result per season (core.checks.season_results), but switching this guard
 # to the checks' condition is left for a change that proves it through the automation tests.
 _RATINGS = dg.AssetSelection.assets("elo_ratings")
+# The labels are what the UI shows: the top one in the asset's Automation details (the first place
+# a person looks), the parts in each evaluation of its Automation tab, where the one that is false
+# says why nothing was requested (issue 17: "Not requested" alone hid a failed Elo run).
+RATINGS_RUN_DID_NOT_FAIL = "elo_ratings' latest run did not fail"
+UPSTREAM_CHECKS_PASSED = "upstream blocking checks passed"
 UPSTREAM_CHECKED = (
     dg.AutomationCondition.eager()
-    & dg.AutomationCondition.all_deps_blocking_checks_passed().ignore(_RATINGS)
-    & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.execution_failed()).allow(_RATINGS)
-).with_label("eager, upstream checks passed")
+    & dg.AutomationCondition.all_deps_blocking_checks_passed().ignore(_RATINGS).with_label(UPSTREAM_CHECKS_PASSED)
+    & (~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.execution_failed()).allow(_RATINGS)
+       ).with_label(RATINGS_RUN_DID_NOT_FAIL)
+).with_label("eager; waits while an upstream blocking check or the latest elo_ratings run failed")

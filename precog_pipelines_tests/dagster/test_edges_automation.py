@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from precog_pipelines.core.automation import RATINGS_RUN_DID_NOT_FAIL, UPSTREAM_CHECKS_PASSED
 from precog_pipelines.definitions import defs as lazy_defs
 from precog_pipelines_tests.support.elo import materialize_seasons
 
@@ -39,10 +40,16 @@ def _materialize_upstream(instance: dg.DagsterInstance, contract_passed: bool = 
 
 
 def _requested(definitions, instance, cursor=None) -> tuple[set[str], object]:
+    requested, cursor, _ = _evaluate(definitions, instance, cursor)
+    return requested, cursor
+
+
+def _evaluate(definitions, instance, cursor=None) -> tuple[set[str], object, dict]:
     result = dg.evaluate_automation_conditions(
         defs=definitions, instance=instance, cursor=cursor,
         asset_selection=dg.AssetSelection.assets("edges", "positions"))
-    return {r.key.to_user_string() for r in result.results if r.true_subset.size}, result.cursor
+    return ({r.key.to_user_string() for r in result.results if r.true_subset.size}, result.cursor,
+            {r.key.to_user_string(): r for r in result.results})
 
 
 def test_edges_wait_for_inputs_and_for_their_blocking_checks(definitions, private_dagster_instance):
@@ -73,5 +80,16 @@ def test_edges_wait_while_the_latest_ratings_run_failed(definitions, private_dag
     assert not materialize_seasons(warehouse_url, instance, season).success
 
     _refresh_ingestion(instance)
-    requested, _ = _requested(definitions, instance, cursor)
+    requested, _, results = _evaluate(definitions, instance, cursor)
     assert "edges" not in requested
+    # The evaluation says why, under the label the Automation tab shows.
+    [why] = _labelled(results["edges"], RATINGS_RUN_DID_NOT_FAIL)
+    assert why.true_subset.size == 0
+    [checks] = _labelled(results["edges"], UPSTREAM_CHECKS_PASSED)
+    assert checks.true_subset.size == 1
+
+
+def _labelled(result, label: str) -> list:
+    """The parts of an automation condition's evaluation that carry ``label``."""
+    found = [result] if result.condition.get_label() == label else []
+    return found + [part for child in result.child_results for part in _labelled(child, label)]

@@ -23,6 +23,7 @@ from precog_pipelines.resources.trading import AlertingResource, TradingResource
 from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.conftest import paper_resources
 from precog_pipelines_tests.support import factories as f
+from precog_pipelines_tests.support.elo import materialize_seasons
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 
@@ -139,6 +140,29 @@ def test_failed_run_raises_one_deduplicated_alert_and_posts_it(warehouse_url, re
     assert "position_key 'nope' does not exist" in message
     # The repeat is counted on the row; within the routing's deduplication window it is not posted again.
     assert [r["occurrences"] for r in receiver.received] == [1]
+
+
+def test_a_failed_elo_run_alert_names_the_assets_that_now_wait_for_it(warehouse_url, resources,
+                                                                      dagster_instance):
+    """Rating the current season on an empty warehouse fails (its predecessors were never
+    rated): the alert says which automated assets wait until ratings succeed."""
+    from precog_pipelines.definitions import defs
+
+    repository = defs().get_repository_def()
+    season = int(repository.assets_defs_by_key[dg.AssetKey("elo_ratings")].partitions_def.get_last_partition_key())
+    run = materialize_seasons(warehouse_url, dagster_instance, season)
+    assert not run.success
+    failure = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    with dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure", dagster_event=failure, dagster_instance=dagster_instance,
+        dagster_run=run.dagster_run, resources=resources, repository_def=repository,
+    ) as context:
+        alert_on_run_failure()(context.for_run_failure())
+
+    with connect(warehouse_url) as conn:
+        [(message,)] = conn.execute("SELECT message FROM alerts").fetchall()
+    assert message.startswith("elo_ratings: ")
+    assert message.endswith(" Waiting until it succeeds: account_balance, edges, positions."), message
 
 
 def test_live_mode_and_prod_must_be_spelled_exactly(resources, dagster_instance):

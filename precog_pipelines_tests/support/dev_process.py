@@ -70,7 +70,7 @@ class DevProcess:
     """A running ``precog dev`` on ``port`` with ``home`` as PRECOG_HOME (embedded PostgreSQL)."""
 
     def __init__(self, home: Path, port: int, log_path: Path | None = None,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None, arguments: tuple[str, ...] = ()) -> None:
         environment = os.environ.copy() | (environ or {})
         environment.pop("PRECOG_DATABASE_URL", None)
         environment.pop("DAGSTER_HOME", None)
@@ -81,7 +81,7 @@ class DevProcess:
         self.url = f"http://127.0.0.1:{port}"
         self._log = log_path.open("w", encoding="utf-8") if log_path is not None else None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "precog_pipelines.cli", "dev", "--port", str(port)],
+            [sys.executable, "-m", "precog_pipelines.cli", "dev", "--port", str(port), *arguments],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

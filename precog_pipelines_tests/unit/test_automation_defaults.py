@@ -48,8 +48,8 @@ def test_production_cadences(load_with):
     kalshi = definitions.resolve_schedule_def("kalshi_schedule")
     espn = definitions.resolve_schedule_def("game_states_schedule")
     assert kalshi.cron_schedule == "*/5 * * * *"
-    targeted = {key.to_user_string() for a in kalshi.target.assets_defs for key in a.keys}
-    assert targeted == {"kalshi_series", "kalshi_events", "kalshi_markets"}
+    targeted = definitions.resolve_job_def(kalshi.job_name).asset_layer.selected_asset_keys
+    assert {key.to_user_string() for key in targeted} == {"kalshi_series", "kalshi_events", "kalshi_markets"}
     full_crawl = definitions.resolve_schedule_def("kalshi_markets_full_crawl_schedule")
     assert full_crawl.cron_schedule == "30 6 * * *" and full_crawl.job_name == "kalshi_markets_full_crawl"
     assert espn.cron_schedule == "* * * * 0,1,4,6"
@@ -63,3 +63,15 @@ def test_refresh_runs_carry_a_max_runtime_so_run_monitoring_fails_a_run_nobody_w
     for name in ("kalshi_schedule", "game_states_schedule"):
         assert definitions.resolve_schedule_def(name).tags["dagster/max_runtime"] == "600", name
     assert definitions.resolve_job_def("kalshi_markets_full_crawl").tags["dagster/max_runtime"] == "600"
+
+
+def test_refresh_schedules_run_named_jobs_so_the_runs_page_shows_their_target(load_with):
+    """Dagster's UI hides a schedule's anonymous asset job (``__anonymous_asset_job_*``) and such a
+    run carries no asset selection, so its Target column was empty; a named job is shown."""
+    definitions = load_with(dev=False)
+    jobs = {name: definitions.resolve_schedule_def(name).job_name
+            for name in ("kalshi_schedule", "game_states_schedule", "portfolio_schedule")}
+    assert jobs == {"kalshi_schedule": "kalshi_refresh", "game_states_schedule": "game_states_refresh",
+                    "portfolio_schedule": "portfolio_refresh"}
+    for job in jobs.values():
+        assert definitions.resolve_job_def(job).asset_layer.selected_asset_keys

@@ -212,6 +212,23 @@ def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: Wareh
     )
 
 
+def waiting_downstream(repository: dg.RepositoryDefinition | None, failed: frozenset[dg.AssetKey] | None) -> list[str]:
+    """The automated assets downstream of a failed run's assets: their conditions hold them back
+    until it succeeds (issue 17: edges showed only "Not requested" after a failed Elo run)."""
+    if repository is None or not failed:
+        return []
+    graph = repository.asset_graph
+    downstream = dg.AssetSelection.assets(*failed).downstream(include_self=False).resolve(graph)
+    return sorted(key.to_user_string() for key in downstream if graph.get(key).automation_condition is not None)
+
+
+def _planned_assets(context: dg.RunFailureSensorContext) -> frozenset[dg.AssetKey]:
+    """The assets the failed run was to materialize (a run of a whole job has no asset selection)."""
+    planned = context.instance.all_logs(context.dagster_run.run_id,
+                                        of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    return frozenset(record.dagster_event.asset_key for record in planned)
+
+
 def _failure_summary(context: dg.RunFailureSensorContext) -> tuple[str, str]:
     """(error class, message) of the root cause of the first failed step (Dagster wraps what
     our code raised in its own execution error), else the run's own failure message."""
@@ -231,6 +248,8 @@ def raise_run_failure_alert(
     on repeats) and tell the channels the alert routing names for an error."""
     job = context.dagster_run.job_name
     kind, message = _failure_summary(context)
+    if waiting := waiting_downstream(context.repository_def, _planned_assets(context)):
+        message = f"{message} Waiting until it succeeds: {', '.join(waiting)}."
     with warehouse.connection() as conn:
         alert = alerts.raise_alert(conn, "error", job, message, alerts.fingerprint(job, kind),
                                    {"run_id": context.dagster_run.run_id, "error_class": kind})
