@@ -236,6 +236,7 @@ def test_status_filter_values_are_checked_before_any_request(kalshi_client):
     ({"min_close_ts": 1, "min_settled_ts": 1}, "one timestamp filter family; got close and settled"),
     ({"status": "settled", "min_settled_ts": -5}, "min_settled_ts must be Unix seconds.*-5"),
     ({"status": "settled", "min_settled_ts": "1700000000"}, "min_settled_ts must be Unix seconds"),
+    ({"min_close_ts": 20, "max_close_ts": 10}, "min_close_ts 20 is after max_close_ts 10"),
 ])
 def test_timestamp_filter_combinations_kalshi_refuses_are_refused_before_any_request(kalshi_client, filters, message):
     with pytest.raises(ValueError, match=message):

@@ -33,7 +33,7 @@ def fetch_closed_market_candles(client: KalshiClient, series: Sequence[str], sta
     fetch = CandleFetch()
     before = client.stats.requests
     for series_ticker in series:
-        for payload in client.iter_closed_market_payloads(
+        for payload in client.iter_market_payloads(
                 series_ticker=series_ticker, min_close_ts=int(start.timestamp()), max_close_ts=int(end.timestamp()) - 1):
             try:
                 market = parse_market(payload)

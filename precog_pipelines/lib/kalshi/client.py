@@ -233,15 +233,6 @@ class KalshiClient:
     def get_market(self, ticker: str) -> Market:
         return parse_market(self.get_market_payload(ticker))
 
-    def iter_closed_market_payloads(self, *, series_ticker: str, min_close_ts: int, max_close_ts: int) -> Iterator[Any]:
-        """Markets of a series whose ``close_time`` falls within the Unix-second bounds (both
-        included), settled ones too: the close filters need no status (KALSHI_API.md 3.1)."""
-        if min_close_ts > max_close_ts:
-            raise ValueError(f"min_close_ts {min_close_ts} is after max_close_ts {max_close_ts}")
-        params = _params(series_ticker=_ticker_filter("series_ticker", series_ticker), min_close_ts=min_close_ts,
-                         max_close_ts=max_close_ts, limit=MARKETS_PAGE_LIMIT)
-        return self._paginate("/markets", "markets", params)
-
     def get_candlestick_payloads(self, request: CandleRequest) -> list:
         """The raw candles of one market and window (not paginated: one call per window)."""
         if request.period_interval not in CANDLE_PERIODS:
@@ -559,6 +550,10 @@ def _check_timestamp_filters(status: str | None, timestamps: dict[str, int | Non
             if any(timestamps[name] is not None for name in names)]
     if len(used) > 1:
         raise ValueError(f"GET /markets takes one timestamp filter family; got {' and '.join(used)} filters together")
+    for family in used:
+        low, high = (timestamps[name] for name in MARKET_TIMESTAMP_FAMILIES[family][0])
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_{family}_ts {low} is after max_{family}_ts {high}")
     if used and status not in MARKET_TIMESTAMP_FAMILIES[used[0]][1]:
         allowed = sorted(s for s in MARKET_TIMESTAMP_FAMILIES[used[0]][1] if s)
         raise ValueError(f"{used[0]} timestamp filters go only with status {allowed} or none, got status={status!r}")
