@@ -27,6 +27,7 @@ from precog_pipelines.lib.kalshi import KalshiClient, KalshiParseError, parse_ma
 from precog_pipelines.lib.kalshi.client import MARKET_STATUS_FILTERS, PORTFOLIO_PAGE_LIMIT
 from precog_pipelines.lib.kalshi.models import MarketPosition
 from precog_pipelines.lib.kalshi.parse import parse_fill, parse_market_position, parse_order, parse_settlement
+from precog_pipelines.lib.trading.money import contract_count
 
 OUTPUT_OPTION = click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), callback=output_file,
@@ -43,11 +44,6 @@ def format_dollars(amount: Decimal) -> str:
     """``$1,234.50``, ``-$3.20``; sub-cent amounts keep their digits (``$0.1234``)."""
     places = max(2, -int(amount.normalize().as_tuple().exponent))
     return f"{'-' if amount < 0 else ''}${abs(amount):,.{places}f}"
-
-
-def _count(contracts: Decimal) -> str:
-    """Contracts without trailing zeros: ``10``, ``1875.5``."""
-    return f"{contracts.normalize():f}"
 
 
 def _time(moment: datetime | None) -> str:
@@ -157,7 +153,7 @@ class PortfolioList:
 def _held(position: MarketPosition) -> str:
     """``10 YES``, ``4 NO`` (a negative position holds NO), or ``0`` for a market traded flat."""
     side = "YES" if position.position > 0 else "NO" if position.position < 0 else ""
-    return f"{_count(abs(position.position))} {side}".rstrip()
+    return f"{contract_count(abs(position.position))} {side}".rstrip()
 
 
 POSITIONS = PortfolioList(
@@ -190,7 +186,7 @@ FILLS = PortfolioList(
         ("ticker", lambda f: f.ticker),
         ("side", lambda f: f.outcome_side.upper()),
         ("book", lambda f: f.book_side),
-        ("count", lambda f: _count(f.count)),
+        ("count", lambda f: contract_count(f.count)),
         ("yes price", lambda f: format_dollars(f.yes_price)),
         ("fee", lambda f: format_dollars(f.fee_cost)),
         ("role", lambda f: "taker" if f.is_taker else "maker"),
@@ -210,8 +206,8 @@ ORDERS = PortfolioList(
         ("status", lambda o: o.status),
         ("book", lambda o: o.book_side),
         ("yes price", lambda o: format_dollars(o.yes_price)),
-        ("filled", lambda o: f"{_count(o.fill_count)}/{_count(o.initial_count)}"),
-        ("remaining", lambda o: _count(o.remaining_count)),
+        ("filled", lambda o: f"{contract_count(o.fill_count)}/{contract_count(o.initial_count)}"),
+        ("remaining", lambda o: contract_count(o.remaining_count)),
         ("cost", lambda o: format_dollars(o.taker_fill_cost + o.maker_fill_cost)),
         ("fees", lambda o: format_dollars(o.taker_fees + o.maker_fees)),
         ("order id", lambda o: o.order_id),
@@ -228,8 +224,8 @@ SETTLEMENTS = PortfolioList(
         ("settled", lambda s: _time(s.settled_time)),
         ("ticker", lambda s: s.ticker),
         ("result", lambda s: s.market_result),
-        ("yes", lambda s: _count(s.yes_count)),
-        ("no", lambda s: _count(s.no_count)),
+        ("yes", lambda s: contract_count(s.yes_count)),
+        ("no", lambda s: contract_count(s.no_count)),
         ("cost", lambda s: format_dollars(s.yes_total_cost + s.no_total_cost)),
         ("revenue", lambda s: format_dollars(s.revenue)),
         ("fees", lambda s: format_dollars(s.fee_cost)),

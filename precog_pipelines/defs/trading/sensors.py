@@ -5,7 +5,6 @@ production, running under `precog dev`), in this module's definitions function."
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import dagster as dg
 import psycopg
@@ -19,6 +18,7 @@ from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.marks import Mark, record_marks
+from precog_pipelines.lib.trading.money import contract_count
 from precog_pipelines.lib.trading.monitor import ExitCandidate, scan_open_positions
 from precog_pipelines.lib.trading.settlement_watch import held_tickers, markets_to_settle, unsettled_held_tickers
 from precog_pipelines.resources.trading import AlertingResource, TradingResource
@@ -45,18 +45,13 @@ def _cursor(context: dg.SensorEvaluationContext, key: str) -> int:
     return int(json.loads(context.cursor).get(key, 0)) if context.cursor else 0
 
 
-def contracts(quantity: Decimal) -> str:
-    """A contract count as the run key and tags show it: 100, 60, 12.5."""
-    return f"{quantity.normalize():f}"
-
-
 def exit_run_key(candidate: ExitCandidate) -> str:
     """``exit:<position>:<rule>`` for a position no exit sold from yet; after a partial exit the
     remaining contracts are part of the key (``exit:<position>:<rule>:60left``): the run that sold
     the first part succeeded and spent its key, and the rest is new work for a new run. The
     remainder only shrinks, so no key comes back."""
     base = f"exit:{candidate.position_key}:{candidate.signal.rule}"
-    return base if not candidate.partly_exited else f"{base}:{contracts(candidate.quantity)}left"
+    return base if not candidate.partly_exited else f"{base}:{contract_count(candidate.quantity)}left"
 
 
 def position_exit_sensor(automation: Automation = PRODUCTION) -> dg.SensorDefinition:
@@ -130,7 +125,7 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
         return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}),
                                skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
     work = {exit_run_key(c): (c, {"precog/position": c.position_key, "precog/exit_rule": c.signal.rule,
-                                  "precog/exit_quantity": contracts(c.quantity)})
+                                  "precog/exit_quantity": contract_count(c.quantity)})
             for c in scan.candidates}
     run_keys = attempt_run_keys(context.instance, position_exit_job.name,
                                 {base: tags for base, (_, tags) in work.items()}, MAX_ATTEMPTS)

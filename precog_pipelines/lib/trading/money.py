@@ -25,6 +25,11 @@ def down_to_contracts(value: Decimal) -> Decimal:
     return value.quantize(CONTRACT_QUANTUM, rounding=ROUND_FLOOR)
 
 
+def contract_count(quantity: Decimal) -> str:
+    """A contract count without trailing zeros, as run keys, tags and tables show it: 100, 60, 12.5."""
+    return f"{quantity.normalize():f}"
+
+
 def check_price(name: str, value: Decimal) -> Decimal:
     if not isinstance(value, Decimal):
         raise TypeError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")
