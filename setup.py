@@ -67,6 +67,8 @@ setup(
         "dev": [
             "pytest>=8.3,<10",
             "pytest-timeout>=2.3,<3",
+            # Two workers (pyproject's addopts): the end-to-end tests on one, one at a time.
+            "pytest-xdist>=3.6,<4",
             # Drives the system Chromium (/usr/bin/chromium): no `playwright install` download.
             "playwright>=1.49,<2",
             "ruff>=0.8,<1",

@@ -42,6 +42,15 @@ LAST_SHIPPED_SEASON = 2025
 pytest_plugins = ["precog_pipelines_tests.support.faults", "precog_pipelines_tests.support.receivers"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Each end-to-end test starts a whole Dagster stack (webserver, daemon, code server, runs):
+    # under pytest-xdist they run one at a time on one worker while the other takes the rest, so
+    # two stacks never compete for the 2-core machine.
+    for item in items:
+        if "end_to_end" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("end_to_end"))
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 

@@ -40,6 +40,14 @@ def violations_result(found: Violations, severity: dg.AssetCheckSeverity = dg.As
     return dg.AssetCheckResult(passed=found.passed, severity=severity, metadata=metadata)
 
 
+def reported_rule_evaluation(conn: psycopg.Connection, asset: str, rule: Rule) -> dg.AssetCheckEvaluation:
+    """The result of ``rule`` (a check of :func:`rule_checks`) as an evaluation a sensor reports
+    beside the materialization it reports, for an asset no run materializes."""
+    result = violations_result(rule(conn))
+    return dg.AssetCheckEvaluation(asset_key=dg.AssetKey(asset), check_name=rule.__name__, passed=result.passed,
+                                   severity=result.severity, metadata=result.metadata)
+
+
 def sql_check(asset: str, name: str, rule: Rule, description: str, blocking: bool) -> dg.AssetChecksDefinition:
     """A check that passes when ``rule`` finds no violating rows in the warehouse."""
 

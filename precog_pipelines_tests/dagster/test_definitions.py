@@ -107,7 +107,7 @@ def test_a_bad_setting_stops_the_code_location_with_one_line(monkeypatch, variab
 
 
 EXPECTED_ASSETS = {"kalshi_series", "kalshi_events", "kalshi_markets", "kalshi_candlesticks", "game_states",
-                   "espn_season_games", "elo_ratings", "edges", "positions", "account_balance", "closing_lines",
+                   "espn_season_games", "elo_ratings", "edges", "positions", "position_marks", "account_balance", "closing_lines",
                    "model_evaluation", "strategy_backtests", "exchange_orders", "exchange_fills", "exchange_positions",
                    "exchange_settlements", "reconciliation"}
 

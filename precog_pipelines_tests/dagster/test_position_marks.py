@@ -1,21 +1,25 @@
 """Marks through Dagster: each position_exit_sensor evaluation marks the open positions at the
 bid of the side held and stores a mark only when it changed; `open_positions` and
-`precog positions` show the latest one; an exit at the mark realizes exactly the unrealized P&L
+`precog positions` show the latest one, and the sensor reports position_marks materialized with the
+book and the result of its check; an exit at the mark realizes exactly the unrealized P&L
 marked; every materialization of `positions` carries the book's state under the same keys."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import dagster as dg
 from click.testing import CliRunner
 
 from precog_pipelines.cli import precog
+from precog_pipelines.defs.trading.checks import mark_checks
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import position_exit_sensor
 from precog_pipelines.lib.trading.halts import halt_trading
 from precog_pipelines.lib.warehouse.server import connect
+from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.conftest import paper_resources
 from precog_pipelines_tests.support import factories as f
 
@@ -42,11 +46,20 @@ def test_the_exit_sensor_marks_on_change_and_an_exit_at_the_mark_realizes_it(war
     first = _tick(resources, dagster_instance)
     assert first.run_requests == []
     assert _marks(warehouse_url) == [(position_key, D("0.55"), D("0.57"), D("-2.19"))]
+    # The tick reports position_marks materialized, with the book as marked: the page shows it.
+    reported, checked = first.asset_events
+    assert reported.asset_key == dg.AssetKey("position_marks")
+    assert (checked.asset_key, checked.check_name, checked.passed) == (
+        dg.AssetKey("position_marks"), "every_open_position_is_marked", True)
+    assert BOOK_KEYS <= set(reported.metadata) and reported.metadata["marks_changed"].value == 1
+    assert (reported.metadata["unrealized_pnl"].value, reported.metadata["unmarked_positions"].value) == (-2.19, 0)
+    assert f"| {position_key} | {TICKER} | yes | 40.00 | 0.5700 | 0.5500 | -2.1900 | 0m |" in (
+        reported.metadata["open_positions_table"].value)
 
-    # No price change (and a change the holder's bid does not see): nothing more is stored.
-    _tick(resources, dagster_instance, first.cursor)
+    # No price change (and a change the holder's bid does not see): nothing more is stored or reported.
+    assert _tick(resources, dagster_instance, first.cursor).asset_events == []
     f.requote(warehouse_url, yes_ask=D("0.5800"))
-    _tick(resources, dagster_instance, first.cursor)
+    assert _tick(resources, dagster_instance, first.cursor).asset_events == []
     assert len(_marks(warehouse_url)) == 1
 
     f.requote(warehouse_url, yes_bid=D("0.6200"))
@@ -130,3 +143,26 @@ def test_a_settlement_reports_the_book_under_the_same_keys_as_an_exit(warehouse_
     assert (metadata["open_positions"].value, metadata["realized_pnl_to_date"].value,
             metadata["settlement_realized_pnl"].value) == (0, 16.51, "16.510000")
     assert "| settled | 1 |" in metadata["positions_by_status"].value
+
+
+def _run_marks_check(url: str, instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
+    # Launched as the UI's "Execute" on the check launches it: position_marks is no run's asset.
+    result = dg.materialize([dg.AssetSpec("position_marks"), *mark_checks], selection=dg.AssetSelection.checks(*mark_checks),
+                            resources={"warehouse": WarehouseResource(database_url=url)}, instance=instance)
+    [evaluation] = result.get_asset_check_evaluations()
+    return evaluation
+
+
+def test_an_open_position_left_unmarked_fails_the_marks_check_until_the_sensor_marks_it(warehouse_url, dagster_instance):
+    resources = paper_resources(warehouse_url)
+    with connect(warehouse_url) as conn:
+        # Opened ten minutes ago and never marked: what a stopped position_exit_sensor leaves.
+        position_key = f.paper_position(conn, datetime.now(timezone.utc) - timedelta(minutes=10))
+    unmarked = _run_marks_check(warehouse_url, dagster_instance)
+    assert (unmarked.check_name, unmarked.passed, unmarked.metadata["violations"].value) == (
+        "every_open_position_is_marked", False, 1)
+    assert position_key in unmarked.metadata["examples"].value
+
+    reported = _tick(resources, dagster_instance).asset_events[1]
+    assert (reported.check_name, reported.passed) == ("every_open_position_is_marked", True)
+    assert _run_marks_check(warehouse_url, dagster_instance).passed

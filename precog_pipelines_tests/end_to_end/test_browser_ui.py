@@ -55,6 +55,7 @@ README_SCREENSHOTS = {
     "03-kalshi-run-success.png": "kalshi-run-success.png",
     "05-edges.png": "edges-best-edges.png",
     "06-positions.png": "positions-marks-pnl.png",
+    "06-position-marks.png": "position-marks.png",
     "08-elo-ratings-checks.png": "elo-ratings-checks-passed.png",
 }
 
@@ -140,6 +141,7 @@ def _tour(page, expect, dev: DevProcess, artifacts: Path) -> None:
     _materialize_kalshi_markets(page, expect, dev, artifacts)
     _edges(page, expect, dev, artifacts)
     _positions(page, expect, dev, artifacts)
+    _position_marks(page, expect, dev, artifacts)
     _elo_range_backfill(page, expect, dev, artifacts)
     _elo_checks(page, expect, dev, artifacts)
     _runs(page, expect, dev, artifacts)
@@ -224,6 +226,27 @@ def _positions(page, expect, dev: DevProcess, artifacts: Path) -> None:
     page.screenshot(path=artifacts / "06-positions.png", animations="disabled")
     _plots(page, expect, ["exposure", "unrealized_pnl", "realized_pnl_to_date"])
     page.screenshot(path=artifacts / "06-positions-plots.png", animations="disabled", full_page=True)
+
+
+def _position_marks(page, expect, dev: DevProcess, artifacts: Path) -> None:
+    """The book as position_exit_sensor last marked it (a materialization the sensor reports):
+    every open position with a mark, and the check that says the sensor is marking, passed."""
+    page.goto("about:blank")
+    _wait_for_number(dev, "position_marks", "marks_changed")
+    latest = dev.graphql(LATEST_NUMBERS, {"key": {"path": ["position_marks"]}})["assetOrError"]
+    numbers = {e["label"]: e.get("intValue") for e in latest["assetMaterializations"][0]["metadataEntries"]}
+    assert numbers["open_positions"] > 0 and numbers["unmarked_positions"] == 0, numbers
+    page.goto(f"{dev.url}/assets/position_marks")
+    for key in ["open_positions_table", "unrealized_pnl", "marks_changed"]:
+        expect(page.get_by_role("cell", name=key, exact=True).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^KXNFLGAME-")).first).to_be_visible()
+    expect(page.get_by_text("not yet", exact=True)).to_have_count(0)
+    expect(page.get_by_text("Latest check results", exact=True)).to_be_visible()
+    page.screenshot(path=artifacts / "06-position-marks.png", animations="disabled")
+    page.goto(f"{dev.url}/assets/position_marks?view=checks")
+    expect(page.get_by_text("Checks (1)", exact=True)).to_be_visible()
+    expect(page.get_by_text("every_open_position_is_marked", exact=True).first).to_be_attached()
+    expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
 
 
 def _elo_range_backfill(page, expect, dev: DevProcess, artifacts: Path) -> None:

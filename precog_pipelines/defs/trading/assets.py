@@ -60,6 +60,21 @@ def account_balance(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     })
 
 
+# Written by position_exit_sensor, not by a run: the sensor reports a materialization of this
+# asset whenever it stores a changed mark, so its page always shows the book as last marked.
+position_marks = dg.AssetSpec(
+    "position_marks", deps=["positions"], group_name="trading", kinds={"postgres", "python"}, owners=OWNERS,
+    description="Table `position_marks` (append-only): what each open position is worth now. Every evaluation "
+                "of position_exit_sensor (every 30 seconds, also while trading is halted) values each open "
+                "position at the bid of the side held and appends a mark where the mark, the peak since entry "
+                "or the unrealized P&L changed; the sensor then reports a materialization of this asset with "
+                "the book as it stands: the open positions with their mark, unrealized P&L (a taker sale at "
+                "the mark, net of fees) and age, exposure and realized P&L to date, as numbers Dagster plots "
+                "over time. The `positions` page shows the book as of its last trade, this page as of the "
+                "last price move. Nothing materializes it from the UI: the sensor does.",
+)
+
+
 class PositionsConfig(dg.Config):
     strategy: str = Field(default="default_paper", description="Name of the strategy to trade (its newest "
                                                                "active version).")

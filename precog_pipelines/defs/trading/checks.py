@@ -13,6 +13,9 @@ position_checks = (scd2_checks("positions", POSITIONS, blocking=False)
                    + rule_checks("positions", [rules.every_position_market_exists, rules.position_exits_add_up],
                                  blocking=False)
                    + never_shrinks_checks("positions", LEDGER_TABLES + RISK_TABLES))
+# position_exit_sensor reports this check's result with each materialization of position_marks;
+# it also runs from the UI, where it tells whether the sensor is marking at all.
+mark_checks = rule_checks("position_marks", [rules.every_open_position_is_marked], blocking=False)
 balance_checks = (scd2_checks("account_balance", ACCOUNT_BALANCE, blocking=False)
                   + rule_checks("account_balance", [rules.paper_balance_follows_the_ledger], blocking=False))
 

@@ -10,12 +10,15 @@ import dagster as dg
 import psycopg
 
 from precog_pipelines.core.automation import PRODUCTION, Automation
+from precog_pipelines.core.checks import reported_rule_evaluation
 from precog_pipelines.core.run_attempts import attempt_run_keys
 from precog_pipelines.core.sensor_ticks import sensor_failures
+from precog_pipelines.defs.trading.book_metadata import book_metadata
 from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.lib import alerts
 from precog_pipelines.lib.alert_delivery import alerts_seen_since
 from precog_pipelines.lib.kalshi import parse_settlement
+from precog_pipelines.lib.quality.rules import every_open_position_is_marked
 from precog_pipelines.lib.trading.breakers import trip_on_stale_market_data
 from precog_pipelines.lib.trading.marks import Mark, record_marks
 from precog_pipelines.lib.trading.money import contract_count
@@ -110,7 +113,9 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     breaker: market data older than PRECOG_HALT_STALE_MARKET_MINUTES while positions are open
     halts trading. While halted the skip reason says `halted: <reason>`; exits are requested
     unless the halt blocks them. Every evaluation, halted or not, appends to position_marks each
-    open position's mark (the bid of the side held), peak and unrealized P&L where they changed."""
+    open position's mark (the bid of the side held), peak and unrealized P&L where they changed,
+    and then reports position_marks materialized with the book as marked (and the result of its
+    check every_open_position_is_marked)."""
     after_id = _cursor(context, "after_position_id")
     now = datetime.now(timezone.utc)
     with warehouse.connection() as conn:
@@ -118,11 +123,11 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
         conn.commit()
         scan = scan_open_positions(conn, now, after_id, POSITIONS_PER_TICK)
         # Marked even while exits are blocked: a halt is when people most want to know the book's value.
-        _record_marks(context, conn, scan.marks, now)
+        mark_events = _record_marks(context, conn, scan.marks, now, trading.trading_mode)
     # A full page means more positions follow; otherwise the next tick starts from the top.
     next_after = scan.last_position_id if scan.scanned == POSITIONS_PER_TICK else 0
     if not state.exits_allowed:
-        return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}),
+        return dg.SensorResult(cursor=json.dumps({"after_position_id": next_after}), asset_events=mark_events,
                                skip_reason=f"{state.describe()} (exits blocked too: no exit requested)")
     work = {exit_run_key(c): (c, {"precog/position": c.position_key, "precog/exit_rule": c.signal.rule,
                                   "precog/exit_quantity": contract_count(c.quantity)})
@@ -145,6 +150,7 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
     halted = f"{state.describe()} (exits go on); " if state.halted else ""
     return dg.SensorResult(
         run_requests=requests,
+        asset_events=mark_events,
         cursor=json.dumps({"after_position_id": next_after}),
         skip_reason=None if requests else halted + (
             f"{scan.scanned} open position(s) checked, no exit rule fired" if not scan.candidates else
@@ -153,8 +159,9 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
 
 
 def _record_marks(context: dg.SensorEvaluationContext, conn: psycopg.Connection, marks: list[Mark],
-                  now: datetime) -> None:
-    """Store the marks that changed. Marks only inform: a failure to store them raises an error
+                  now: datetime, trading_mode: str) -> list[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    """Store the marks that changed and, if any did, report a materialization of position_marks
+    with the book as it now stands, and its check every_open_position_is_marked. Marks only inform: a failure to store them raises an error
     alert (alert_delivery_sensor tells the channels) and the tick goes on to request the exits."""
     try:
         marked = record_marks(conn, marks, now)
@@ -167,8 +174,15 @@ def _record_marks(context: dg.SensorEvaluationContext, conn: psycopg.Connection,
                            alerts.fingerprint("position_exit_sensor", "marks", type(exc).__name__),
                            {"open_positions": len(marks)})
         conn.commit()
-        return
+        return []
     context.log.info(f"{len(marks)} open position(s) marked, {marked} mark(s) changed")
+    if not marked:
+        return []
+    metadata = {**book_metadata(conn, trading_mode), "marks_changed": dg.MetadataValue.int(marked)}
+    checked = reported_rule_evaluation(conn, "position_marks", every_open_position_is_marked)
+    conn.commit()
+    return [dg.AssetMaterialization(asset_key="position_marks", metadata=metadata,
+                                    description=f"{marked} mark(s) changed"), checked]
 
 
 def find_markets_to_settle(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,

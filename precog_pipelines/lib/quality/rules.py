@@ -157,5 +157,22 @@ def position_exits_add_up(conn: psycopg.Connection) -> Violations:
             OR (p.status = 'settled' AND coalesce(x.sold, 0) >= p.quantity))""")
 
 
+# position_exit_sensor marks every open position every 30 seconds; a version older than this and
+# still unmarked means the sensor is not running (or cannot store marks): exits are not watched.
+MARK_GRACE_MINUTES = 5
+
+
+def every_open_position_is_marked(conn: psycopg.Connection) -> Violations:
+    """Every open position is marked: each current open version older than 5 minutes has a
+    mark in position_marks. One that has none means position_exit_sensor is stopped or cannot
+    store marks, and then no exit rule is watching that position either."""
+    return _check(conn, f"""
+        SELECT p.position_key, p.ticker, p.trading_mode, p.row_start_ts AS open_since
+          FROM positions p
+         WHERE p.row_current_ind AND p.status = 'open'
+           AND p.row_start_ts < now() - interval '{MARK_GRACE_MINUTES} minutes'
+           AND NOT EXISTS (SELECT FROM position_marks m WHERE m.position_id = p.id)""")
+
+
 def table_row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
