@@ -160,9 +160,10 @@ def check_open_positions(context: dg.SensorEvaluationContext, warehouse: Warehou
 
 def _record_marks(context: dg.SensorEvaluationContext, conn: psycopg.Connection, marks: list[Mark],
                   now: datetime, trading_mode: str) -> list[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
-    """Store the marks that changed and, if any did, report a materialization of position_marks
-    with the book as it now stands, and its check every_open_position_is_marked. Marks only inform: a failure to store them raises an error
-    alert (alert_delivery_sensor tells the channels) and the tick goes on to request the exits."""
+    """Store the marks that changed and, if any did, return a materialization of position_marks
+    with the book as it now stands and the result of its check every_open_position_is_marked.
+    Marks only inform: a failure to store them raises an error alert (alert_delivery_sensor tells
+    the channels) and the tick goes on to request the exits."""
     try:
         marked = record_marks(conn, marks, now)
         conn.commit()
