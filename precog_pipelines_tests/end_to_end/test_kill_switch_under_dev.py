@@ -65,12 +65,14 @@ def _wait(condition, timeout: float, what: str, dev: DevProcess):
 def test_halt_stops_entries_under_precog_dev_and_resume_restarts_them(tmp_path):
     home = tmp_path / "home"
     dev = DevProcess(home, free_port())
+    server = None
     try:
         dev.wait_until_running()
         halted = _precog(home, "trading", "halt", "--reason", "kill switch drill")
         assert halted.returncode == 0, halted.stderr
         assert "halted: kill switch drill" in halted.stdout
-        warehouse_url = resolve_server(home, "", keep_running=True).warehouse_url
+        server = resolve_server(home, "", keep_running=True)
+        warehouse_url = server.warehouse_url
         assert _counts(warehouse_url)["entry_orders"] == 0, "an entry was sent before the halt"
 
         # The automation evaluates positions when edges change (it may also have evaluated them once,
@@ -91,5 +93,9 @@ def test_halt_stops_entries_under_precog_dev_and_resume_restarts_them(tmp_path):
         _wait(lambda: _counts(warehouse_url)["positions"] > 0, RESUME_TIMEOUT, "no position opened after resume", dev)
         assert _counts(warehouse_url)["entry_orders"] > 0
     finally:
+        if server is not None:
+            # Let go of precog dev's embedded server first: its stop is then the last handle and
+            # stops the server, instead of leaving a postgres behind after every run of this test.
+            server.stop()
         returncode, text = dev.stop()
     assert returncode == 0, text[-5000:]
