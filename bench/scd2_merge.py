@@ -205,7 +205,7 @@ def dbt_side_by_side(url: str, snapshots: list[tuple[str, list[tuple]]], ours: d
             load_seconds = load_dbt_source(url, rows)
             seconds = timed_dbt_snapshot(dbt, project)
             figures[name] = {"dbt_snapshot_seconds": round(seconds, 3), "source_load_seconds": round(load_seconds, 3),
-                             "merge_seconds": round(ours[name], 3), "dbt_over_merge": round(seconds / ours[name], 1)}
+                             "merge_seconds": round(ours[name], 3), "dbt_over_merge": round(seconds / ours[name], 2)}
     figures["results_differ"] = results_differ(url)
     figures["equal_results"] = not any(figures["results_differ"].values())
     return figures
@@ -236,10 +236,10 @@ def main() -> None:
         identical_result = identical_runs[0][1]
         with connect(url) as conn:
             versions = conn.execute("SELECT count(*) FROM markets").fetchone()[0]
+        ours = {"first_load": first_seconds, "ten_percent_changed": changed_seconds,
+                "identical_snapshot": identical_seconds}
         dbt = {"skipped": "--no-dbt"} if args.no_dbt else dbt_side_by_side(
-            url, [("first_load", first), ("ten_percent_changed", changed), ("identical_snapshot", changed)],
-            {"first_load": first_seconds, "ten_percent_changed": changed_seconds,
-             "identical_snapshot": identical_seconds})
+            url, [("first_load", first), ("ten_percent_changed", changed), ("identical_snapshot", changed)], ours)
 
     naive_first = naive_changed = None
     if args.naive:
@@ -260,8 +260,11 @@ def main() -> None:
              "ten_percent_changed_within_1x_copy": ratios["ten_percent_changed"] <= 1,
              "identical_snapshot_within_0.3x_copy": ratios["identical_snapshot"] <= 0.3}
     if dbt.get("installed"):
-        goals |= {"ten_percent_changed_3x_faster_than_dbt": dbt["ten_percent_changed"]["dbt_over_merge"] >= 3,
-                  "identical_snapshot_3x_faster_than_dbt": dbt["identical_snapshot"]["dbt_over_merge"] >= 3,
+        # From the unrounded seconds: 2.96 must not pass as 3.0.
+        def dbt_over_merge(name: str) -> float:
+            return dbt[name]["dbt_snapshot_seconds"] / ours[name]
+        goals |= {"ten_percent_changed_3x_faster_than_dbt": dbt_over_merge("ten_percent_changed") >= 3,
+                  "identical_snapshot_3x_faster_than_dbt": dbt_over_merge("identical_snapshot") >= 3,
                   "equal_results_to_dbt": dbt["equal_results"]}
     print(json.dumps({
         "benchmark": "scd2_merge",

@@ -40,7 +40,7 @@ def test_a_run_killed_mid_merge_leaves_the_warehouse_as_it_was(
             run = start_materialization(reference_warehouse_url, fault_sandbox, private_dagster_instance)
             [pid] = wait_until(lambda: sessions_waiting_for_a_lock(monitor, database),
                                "the merge blocks on markets", processes=(run,))
-            # Mid-merge: the snapshot is staged and the new tickers are inserted, uncommitted.
+            # Mid-merge: the snapshot is hashed and the new tickers are registered, uncommitted.
             assert _holds_write_lock(monitor, pid, "market_tickers")
             assert monitor.execute("SELECT count(*) FROM market_tickers").fetchone()[0] == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from precog_pipelines.lib.ingest.kalshi_store import merge_markets, upsert_events, upsert_series
@@ -32,3 +33,32 @@ def test_sandbox_series_events_and_markets_store_with_history(sandbox, kalshi_cl
     assert first.rejects == [] and second.rejects == []
     assert [r.business_key for r in rejects] == ["KXNFLGAME-25NOV09DETWAS-DET"]
     assert versions[1] == 14 and versions[0] > 14
+
+
+def test_a_changed_market_under_another_event_than_its_tickers_is_rejected_naming_both(
+        sandbox, kalshi_client, warehouse_url, db):
+    """A version's ticker and event are one foreign key (sql/0143): a row whose event is not the one
+    its ticker was registered with is refused by name before anything is sent, and the rest loads."""
+    events = list(kalshi_client.iter_events(series_ticker="KXNFLGAME"))
+    markets = list(kalshi_client.iter_markets(series_ticker="KXNFLGAME"))
+    with connect(warehouse_url) as conn:
+        upsert_series(conn, [kalshi_client.get_series("KXNFLGAME")])
+        upsert_events(conn, events)
+        merge_markets(conn, markets, SANDBOX_START)
+    moved, unknown, *rest = [dataclasses.replace(m, close_time=m.close_time + timedelta(days=1)) for m in markets]
+    elsewhere = next(e.event_ticker for e in events if e.event_ticker != moved.event_ticker)
+    before = db.execute("SELECT ticker, event_ticker, close_time FROM markets_current WHERE ticker = ANY(%s) "
+                        "ORDER BY ticker", ([moved.ticker, unknown.ticker],)).fetchall()
+
+    with connect(warehouse_url) as conn:
+        result = merge_markets(conn, [dataclasses.replace(moved, event_ticker=elsewhere),
+                                      dataclasses.replace(unknown, event_ticker="KXNFLGAME-NOSUCHEVENT"), *rest],
+                               SANDBOX_START + timedelta(hours=1))
+
+    assert sorted((r.business_key, r.reason) for r in result.rejects) == sorted([
+        (moved.ticker, f"event_ticker {elsewhere!r} is not {moved.event_ticker!r}, "
+                       "the event this ticker is registered with in market_tickers"),
+        (unknown.ticker, "event_ticker 'KXNFLGAME-NOSUCHEVENT' is not in events; load it first")])
+    assert (result.written.closed, result.written.inserted) == (len(rest), len(rest))
+    assert db.execute("SELECT ticker, event_ticker, close_time FROM markets_current WHERE ticker = ANY(%s) "
+                      "ORDER BY ticker", ([moved.ticker, unknown.ticker],)).fetchall() == before

@@ -9,8 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
+import pytest
 
-from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot
+from precog_pipelines.lib.warehouse.scd2_merge import (
+    _digests,
+    _getters,
+    _spelling,
+    merge_snapshot,
+    snapshot_delta,
+    write_delta,
+)
 from precog_pipelines.lib.warehouse.server import connect
 from precog_pipelines.lib.warehouse.tables import MARKETS
 from precog_pipelines_tests.support import factories as f
@@ -114,3 +122,76 @@ def test_a_merge_waiting_for_another_compares_with_what_that_one_committed(wareh
     assert (result.sent, result.closed, result.inserted) == (1, 1, 1)
     assert [(v[1], v[3]) for v in _versions(tx)] == [
         (Decimal("0.5500"), False), (Decimal("0.6100"), False), (Decimal("0.5500"), True)]
+
+
+def test_new_keys_are_copied_in_with_ids_from_the_tables_own_sequence(tx):
+    """New keys skip the staging table: their versions are COPYed in with ids drawn from the
+    identity sequence, so each hash names its version and a plain INSERT after them still works."""
+    first = merge_snapshot(tx, MARKETS, [_row(TICKERS[0])], NOW)
+    mixed = merge_snapshot(tx, MARKETS, [_row(TICKERS[0], yes_bid=Decimal("0.6100")), _row(TICKERS[1])],
+                           NOW + timedelta(minutes=1))
+    f.market_version(tx, ticker=TICKERS[2], yes_sub_title="AAA", no_sub_title="AAA")  # the identity default
+    tx.commit()
+
+    assert (first.sent, first.inserted, first.closed) == (1, 1, 0)
+    assert (mixed.sent, mixed.inserted, mixed.closed, mixed.new_keys) == (2, 2, 1, 1)
+    ids = [row[0] for row in tx.execute("SELECT id FROM markets ORDER BY id")]
+    assert len(set(ids)) == 4
+    # Every merged current version has the hash of the values it holds: the next snapshot sends nothing.
+    assert _hashes(tx) == [(TICKERS[0], True), (TICKERS[1], True)]
+    assert merge_snapshot(tx, MARKETS, [_row(TICKERS[0], yes_bid=Decimal("0.6100")), _row(TICKERS[1])],
+                          NOW + timedelta(minutes=2)).sent == 0
+
+
+def test_a_key_another_writer_made_current_meanwhile_refuses_the_whole_merge(warehouse_url, tx):
+    """A key found without a current version goes straight in; if a writer outside the merges
+    (which does not take the merge lock) gave it one in between, the one-current-row index
+    refuses the COPY and nothing of the merge is kept."""
+    merge_snapshot(tx, MARKETS, [_row(TICKERS[0])], NOW)
+    tx.commit()
+    delta = snapshot_delta(tx, MARKETS, [_row(TICKERS[0], yes_bid=Decimal("0.6100")), _row(TICKERS[1])],
+                           NOW + timedelta(minutes=1))
+    with connect(warehouse_url) as other:
+        f.market_version(other, ticker=TICKERS[1], yes_sub_title="NYG", no_sub_title="NYG")
+        other.commit()
+
+    with pytest.raises(psycopg.errors.UniqueViolation, match="markets_one_current_uq"):
+        write_delta(tx, MARKETS, delta, NOW + timedelta(minutes=1))
+    tx.rollback()
+
+    assert [(v[0], v[1], v[3]) for v in _versions(tx)] == [
+        (TICKERS[0], Decimal("0.5500"), True), (TICKERS[1], Decimal("0.5500"), True)]
+    assert _hashes(tx) == [(TICKERS[0], True)]
+
+
+def test_the_spelling_hashed_tells_apart_what_the_merge_could_store_differently(tx):
+    """Numbers and booleans are spelled by str() (twice as fast as repr() for a Decimal), the rest
+    by repr(): None never spells like the text 'None', nor a number like a text of its digits."""
+    spelling = _spelling(tx, MARKETS)
+    assert spelling.split("\x1f") == ["%r"] + ["%s"] * 7 + ["%r", "%s", "%r", "%r"]
+    _, tracked_of = _getters(MARKETS)
+    base = tracked_of(_row(TICKERS[0]))
+    assert base[9] is None  # settlement_value, a price
+    variants = [base, ("None", *base[1:]), (None, *base[1:]), (*base[:9], Decimal("0.5"), *base[10:]),
+                (*base[:9], Decimal("0.5000"), *base[10:]), (*base[:8], None, *base[9:]),
+                (*base[:8], "0.5", *base[9:]), (*base[:8], Decimal("0.5"), *base[9:]),
+                (*base[:11], base[11] + timedelta(microseconds=1))]
+    assert len(set(_digests(variants, spelling))) == len(variants)
+    assert _digests([base], spelling) == _digests([tracked_of(_row(TICKERS[0]))], spelling)
+
+
+def test_hashes_stored_in_another_spelling_are_compared_once_and_replaced(tx):
+    """After an upgrade that spells the tracked values differently, every key is compared on the
+    server once (nothing is versioned) and its hash replaced; the next snapshot sends nothing."""
+    snapshot = [_row(t) for t in TICKERS]
+    merge_snapshot(tx, MARKETS, snapshot, NOW)
+    tx.execute("UPDATE markets_tracked_hashes SET tracked_hash = decode(repeat('ab', 16), 'hex')")
+    tx.commit()
+
+    upgraded = merge_snapshot(tx, MARKETS, snapshot, NOW + timedelta(minutes=1))
+    again = merge_snapshot(tx, MARKETS, snapshot, NOW + timedelta(minutes=2))
+    tx.commit()
+
+    assert (upgraded.sent, upgraded.unchanged, upgraded.inserted, upgraded.closed) == (3, 3, 0, 0)
+    assert (again.sent, again.unchanged) == (0, 3)
+    assert len(_versions(tx)) == 3

@@ -57,7 +57,7 @@ def test_gap_between_versions_is_reported(db):
 
 def test_two_current_versions_and_a_key_without_one_are_reported(db):
     f.market(db)
-    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")  # what sql/0064 prevents
+    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_current_versions_do_not_overlap")  # what sql/0142 prevents
     db.execute("DROP INDEX markets_one_current_uq")  # plant what the index normally prevents
     f.market_version(db, row_start_ts=NOW + timedelta(hours=1))
     f.market_ticker(db, ticker="KXNFLGAME-26SEP13DALNYG-NYG")

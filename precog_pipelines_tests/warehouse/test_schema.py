@@ -61,12 +61,13 @@ def test_market_result_accepts_exactly_the_contract_values(db, result, accepted)
 
 def test_two_current_rows_for_one_ticker_are_rejected(db):
     f.market(db)
-    # Two guards: the overlap trigger (sql/0064) and, behind it, the one-current unique index.
-    with db.transaction(), pytest.raises(errors.ExclusionViolation, match="overlaps version id"):
+    # Two guards: the one-current unique index and, behind it, the overlap trigger (sql/0142).
+    with db.transaction(), pytest.raises(errors.UniqueViolation, match="markets_one_current_uq"):
         f.market_version(db, yes_bid=Decimal("0.5600"))
-    db.execute("ALTER TABLE markets DISABLE TRIGGER markets_versions_do_not_overlap")
-    with pytest.raises(errors.UniqueViolation, match="markets_one_current_uq"):
+    db.execute("DROP INDEX markets_one_current_uq")
+    with pytest.raises(errors.ExclusionViolation, match="overlaps version id") as refused:
         f.market_version(db, yes_bid=Decimal("0.5600"))
+    assert refused.value.diag.constraint_name == "markets_versions_do_not_overlap"
 
 
 def test_closed_history_and_one_current_row_are_accepted(db):

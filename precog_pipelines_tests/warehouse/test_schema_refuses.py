@@ -274,3 +274,20 @@ def test_a_warehouse_with_history_migrates_and_reads_the_same(empty_database_url
         assert after == snapshot
         assert [str(p) for p, in conn.execute("SELECT price FROM trades")] == ["0.9900"]
         assert [str(p) for p, in conn.execute("SELECT yes_bid FROM markets ORDER BY id")] == ["0.5500", "0.1235"]
+
+
+@pytest.mark.parametrize("table", [t.name for t in SCD2_TABLES])
+def test_scd2_current_version_starting_inside_a_closed_one_is_refused(db, table):
+    """The statement-level guard (sql/0142): a current version may not start before the end of
+    the key's latest version; the whole statement is refused, with the row guard's constraint name."""
+    version = _one_version(db, table)
+    db.execute(f"UPDATE {table} SET row_current_ind = false, row_end_ts = row_start_ts + interval '1 hour' "
+               "WHERE id = %s", (version,))
+    before = _count(db, table)
+    with db.transaction(), pytest.raises(errors.ExclusionViolation,
+                                         match=f"{table}: a version from .* overlaps version id {version} ") as refused:
+        _copy_version(db, table, version, "row_start_ts + interval '30 minutes'", None)
+    assert refused.value.diag.constraint_name == f"{table}_versions_do_not_overlap"
+    assert _count(db, table) == before
+    _copy_version(db, table, version, "row_start_ts + interval '1 hour'", None)  # where the closed one ends
+    assert _count(db, table) == before + 1

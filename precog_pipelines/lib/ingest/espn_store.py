@@ -21,7 +21,7 @@ from precog_pipelines.lib.ingest.pipeline import Ingestion, LoadResult
 from precog_pipelines.lib.ingest.rejects import Reject, text_problem
 from precog_pipelines.lib.quality.gx_suites import scoreboard_game_record
 from precog_pipelines.lib.warehouse.bulk import copy_into_temp, upsert_staged
-from precog_pipelines.lib.warehouse.scd2_merge import merge_staged, snapshot_delta, stage_snapshot
+from precog_pipelines.lib.warehouse.scd2_merge import merge_snapshot
 from precog_pipelines.lib.warehouse.tables import GAME_STATES
 
 LEAGUE = "nfl"
@@ -99,8 +99,7 @@ def load_scoreboard(conn: psycopg.Connection, states: Sequence[GameState], obser
         f"FROM games g WHERE g.external_game_id = s.external_game_id AND g.source <> '{ESPN}'"
     )
     games = upsert_staged(conn, "games", ("external_game_id",), GAME_COLUMNS, staging)
-    delta = snapshot_delta(conn, GAME_STATES, [_state_row(s) for s in kept], observed_at)
-    versions = merge_staged(conn, GAME_STATES, stage_snapshot(conn, GAME_STATES, delta), observed_at, delta)
+    versions = merge_snapshot(conn, GAME_STATES, [_state_row(s) for s in kept], observed_at)
     return LoadResult(versions, rejects, related={"games": games})
 
 

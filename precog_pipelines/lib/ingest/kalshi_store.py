@@ -22,7 +22,7 @@ from precog_pipelines.lib.ingest.rejects import KALSHI_TICKER, NumericLimit, Rej
 from precog_pipelines.lib.kalshi import KalshiParseError, parse_candle, parse_event, parse_market, parse_series
 from precog_pipelines.lib.kalshi.candles import contract_view
 from precog_pipelines.lib.warehouse.bulk import UpsertResult, column_list, copy_into_temp, upsert_staged
-from precog_pipelines.lib.warehouse.scd2_merge import merge_staged, snapshot_delta, stage_snapshot
+from precog_pipelines.lib.warehouse.scd2_merge import snapshot_delta, write_delta
 from precog_pipelines.lib.warehouse.tables import MARKET_CANDLES, MARKETS
 
 SERIES_COLUMNS = (
@@ -137,19 +137,47 @@ def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult
 def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at: datetime) -> LoadResult:
     """Version every market of the snapshot (one per ticker); new tickers are registered in market_tickers."""
     kept, rejects = _storable(conn, MARKETS.name, markets, MARKETS.columns, "ticker")
-    # Only new and changed markets are staged: an unchanged one has a stored version, hence a
-    # stored ticker and event.
     delta = snapshot_delta(conn, MARKETS, [_row(m, MARKETS.columns) for m in kept], observed_at)
-    staging = stage_snapshot(conn, MARKETS, delta)
-    rejects += _reject_orphans(conn, staging, "ticker", "event_ticker", "events", "event_ticker", MARKETS.columns)
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO market_tickers (ticker, event_ticker) SELECT ticker, event_ticker FROM {} "
-            "ON CONFLICT (ticker) DO NOTHING"
-        ).format(sql.Identifier(staging))
-    )
-    written = merge_staged(conn, MARKETS, staging, observed_at, delta)
+    # Only new and changed markets are checked and sent: an unchanged one has a stored version,
+    # hence a stored ticker and event.
+    known = _known_events(conn, {row[_EVENT_AT] for row in delta.rows})
+    rejects += [_unknown_event(row[_TICKER_AT], row[_EVENT_AT]) for row in delta.rows if row[_EVENT_AT] not in known]
+    delta = delta.dropping(lambda row: row[_EVENT_AT] not in known)
+    # A key with a current version has its ticker registered already (the foreign key says so).
+    conn.execute("INSERT INTO market_tickers (ticker, event_ticker) SELECT * FROM unnest(%s::text[], %s::text[]) "
+                 "ON CONFLICT (ticker) DO NOTHING",
+                 ([row[_TICKER_AT] for row in delta.new], [row[_EVENT_AT] for row in delta.new]))
+    registered = _registered_elsewhere(conn, delta.rows)
+    rejects += [Reject(row[_TICKER_AT], f"event_ticker {row[_EVENT_AT]!r} is not {registered[row[_TICKER_AT]]!r}, "
+                       "the event this ticker is registered with in market_tickers",
+                       {"ticker": row[_TICKER_AT], "event_ticker": row[_EVENT_AT]})
+                for row in delta.rows if row[_TICKER_AT] in registered]
+    delta = delta.dropping(lambda row: row[_TICKER_AT] in registered)
+    written = write_delta(conn, MARKETS, delta, observed_at)
     return LoadResult(written, rejects)
+
+
+_TICKER_AT, _EVENT_AT = MARKETS.columns.index("ticker"), MARKETS.columns.index("event_ticker")
+
+
+def _known_events(conn: psycopg.Connection, event_tickers: set[str]) -> set[str]:
+    """Those of ``event_tickers`` stored in events."""
+    return {row[0] for row in conn.execute(
+        "SELECT event_ticker FROM events WHERE event_ticker = ANY(%s)", (sorted(event_tickers),))}
+
+
+def _registered_elsewhere(conn: psycopg.Connection, rows: Sequence[tuple]) -> dict[str, str]:
+    """Ticker -> registered event, for the ``rows`` whose ticker market_tickers holds with another
+    event: the market versions' foreign key (sql/0143) would refuse them, and the whole snapshot with them."""
+    return dict(conn.execute(
+        "SELECT m.ticker, m.event_ticker FROM unnest(%s::text[], %s::text[]) AS s (ticker, event_ticker) "
+        "JOIN market_tickers m ON m.ticker = s.ticker AND m.event_ticker <> s.event_ticker",
+        ([row[_TICKER_AT] for row in rows], [row[_EVENT_AT] for row in rows])).fetchall())
+
+
+def _unknown_event(ticker: str, event_ticker: str) -> Reject:
+    return Reject(ticker, f"event_ticker {event_ticker!r} is not in events; load it first",
+                  {"ticker": ticker, "event_ticker": event_ticker})
 
 
 def insert_candles(conn: psycopg.Connection, candles: Sequence[Any]) -> LoadResult:
@@ -157,8 +185,7 @@ def insert_candles(conn: psycopg.Connection, candles: Sequence[Any]) -> LoadResu
     backfilled twice stores each candle once. A candle's market is registered in market_tickers
     on the way; one whose event is unknown is refused, naming the event."""
     kept, rejects = _storable(conn, MARKET_CANDLES.name, candles, CANDLE_COLUMNS, "key")
-    known_events = {row[0] for row in conn.execute(
-        "SELECT event_ticker FROM events WHERE event_ticker = ANY(%s)", (sorted({c.event_ticker for c in kept}),))}
+    known_events = _known_events(conn, {c.event_ticker for c in kept})
     rejects += [Reject(c.key,
                        f"event_ticker {c.event_ticker!r} is not in events; load it first", _payload(c, CANDLE_COLUMNS))
                 for c in kept if c.event_ticker not in known_events]

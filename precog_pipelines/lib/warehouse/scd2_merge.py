@@ -1,15 +1,17 @@
-"""Set-based SCD Type 2 merges: find what changed, COPY only that, then two statements.
+"""Set-based SCD Type 2 merges: find what changed, send only that, in a few statements.
 
 For a table versioned by a business key, a snapshot of current values is merged by
 
 0. reading, under the table's lock, the business key, tracked-columns hash and start of every
    current version (:func:`snapshot_delta`), and dropping in Python the snapshot rows whose hash
    is unchanged or whose stored version is newer: they would write nothing;
-1. COPYing the remaining rows (new and changed keys) into a temporary staging table;
-2. closing, in one UPDATE, every current version whose tracked columns differ from the
-   snapshot (``row_current_ind = false``, ``row_end_ts = observed_at``);
-3. inserting, in one INSERT ... SELECT, a version for every staged key that now has no
-   current row: the keys just closed and the keys never seen before.
+1. COPYing the rows of keys whose current version has another hash (or none) into a temporary
+   staging table;
+2. closing, in one UPDATE, every current version whose tracked columns the server finds
+   different from the staged row (``row_current_ind = false``, ``row_end_ts = observed_at``);
+3. COPYing, straight into the table, a current version for every key that now has none: the
+   keys never seen before and those just closed, with ids drawn from the table's identity
+   sequence, and their hashes beside them.
 
 Keys absent from the snapshot keep their current version: a missing row says nothing.
 Keys whose current version started at or after ``observed_at`` are skipped as superseded:
@@ -17,14 +19,17 @@ an older observation has nothing to add, and history is never rewritten.
 Everything happens in the caller's transaction, under a transaction-scoped advisory lock
 per table taken before the hashes are read, so a crash leaves the table as it was and
 concurrent merges of one table run one after the other (the second reads the first one's
-versions and finds nothing changed).
+versions and finds nothing changed). A key without a current version cannot gain one before
+step 3 from another merge; from any other writer, the table's one-current-row index refuses the
+COPY and the transaction rolls back.
 
-The hash (16 bytes of BLAKE2b over the ``repr`` of the tracked values) lives beside the
-versions, in ``<table>_tracked_hashes`` keyed by version id (sql/0132). Only the merge writes
-it, for a current version whose tracked values the server found equal to the staged ones, so
-an equal hash means values the merge's own comparison would find equal. A version without one
-(written by other code, or before the hashes existed) counts as changed; the merge then stores
-its hash, so such a key is staged once, not on every snapshot. Closing a version deletes its hash.
+The hash (16 bytes of BLAKE2b over the tracked values as :func:`_spelling` spells them) lives
+beside the versions, in ``<table>_tracked_hashes`` keyed by version id (sql/0132). Only the merge writes
+it, for a version it inserted from those values or for a current version whose tracked values
+the server found equal to the staged ones, so an equal hash means values the merge's own
+comparison would find equal. A version without one (written by other code, or before the hashes
+existed) counts as changed; the merge then stores its hash, so such a key is staged once, not on
+every snapshot. Closing a version deletes its hash.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
-from operator import itemgetter
+from itertools import compress, count
+from operator import itemgetter, ne
 from typing import Any
 
 import psycopg
@@ -112,31 +118,70 @@ def _key_match(table: Scd2Table, left: str, right: str) -> sql.Composed:
 
 @dataclass(frozen=True)
 class SnapshotDelta:
-    """A snapshot less what it would not change, decided before anything is sent to the server."""
+    """A snapshot less what it would not change, decided before anything is sent to the server.
 
-    rows: list[tuple]
-    """New and changed rows, in ``table.columns`` order, each followed by its hash."""
+    Rows are in ``table.columns`` order, each followed by its hash."""
+
+    new: list[tuple]
+    """Rows of keys with no current version: they become current versions as they are."""
+    changed: list[tuple]
+    """Rows of keys whose current version has another hash, or none: compared on the server."""
     keys: list[Any] = field(repr=False)
     """The business key of every row of the snapshot (a value, or a tuple for a composite key)."""
     unchanged: int
     superseded: int
 
+    @property
+    def rows(self) -> list[tuple]:
+        """Every row to send: the new keys' and the changed ones'."""
+        return self.new + self.changed
+
+    def dropping(self, refused: Callable[[tuple], bool]) -> SnapshotDelta:
+        """This delta without the rows ``refused`` is true of (a caller's own rejects); their keys
+        stay in ``keys``, so a retiring merge does not retire them for being absent."""
+        return replace(self, new=[r for r in self.new if not refused(r)],
+                       changed=[r for r in self.changed if not refused(r)])
+
 
 @cache
-def _getters(table: Scd2Table) -> tuple[Callable[[Sequence[Any]], Any], Callable[[Sequence[Any]], Any]]:
-    width = len(table.business_key)
+def _getters(table: Scd2Table) -> tuple[Callable[[Sequence[Any]], Any], Callable[[Sequence[Any]], tuple]]:
+    """The business key of a row (a value, or a tuple for a composite key) and its tracked values (a tuple)."""
+    width, tracked = len(table.business_key), len(table.tracked)
     key = itemgetter(0) if width == 1 else itemgetter(*range(width))
-    tracked = itemgetter(*range(width, width + len(table.tracked)))
-    return key, tracked
+    return key, itemgetter(*range(width, width + tracked)) if tracked > 1 else lambda row: (row[width],)
 
 
-def _digests(tracked_values: Iterable[tuple]) -> list[bytes]:
-    # repr tells apart every two values the merge could store differently (a Decimal's digits, a
-    # timestamp's zone and microseconds, None from 'None'); it also tells apart some equal ones
-    # (0.5 and 0.5000), which costs only a comparison on the server. A comprehension, not a
-    # function per row: the call alone was a fifth of an identical snapshot's hashing.
+# PostgreSQL type categories whose Python values str() spells faithfully: numbers (numeric, the
+# price domain, integers) and booleans. str() of a Decimal is twice as fast as its repr().
+_SPELLED_BY_STR = frozenset({"N", "B"})
+_spellings: dict[str, str] = {}
+
+
+def _spelling(conn: psycopg.Connection, table: Scd2Table) -> str:
+    """The %-format that spells a row's tracked values for hashing, one field per column, read
+    once per process from the table's column types: ``%s`` for numbers and booleans, ``%r`` for
+    the rest (text, timestamps, jsonb). Every two values the merge could store differently are
+    spelled differently: a Decimal's digits, a timestamp's zone and microseconds, None from
+    'None' (a number's str() is never 'None'; a text's repr() is quoted). Some equal values are
+    spelled differently too (0.5 and 0.5000), which costs only a comparison on the server. The
+    fields cannot run into each other: ``\\x1f`` never occurs in a number's str() and repr()
+    escapes it."""
+    spelling = _spellings.get(table.name)
+    if spelling is None:
+        categories = dict(conn.execute(
+            "SELECT a.attname, t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            (sql.Identifier(table.name).as_string(conn),)).fetchall())
+        spelling = "\x1f".join("%s" if categories[column] in _SPELLED_BY_STR else "%r" for column in table.tracked)
+        _spellings[table.name] = spelling
+    return spelling
+
+
+def _digests(tracked_values: Iterable[tuple], spelling: str) -> list[bytes]:
+    # A comprehension, not a function per row: the call alone was a fifth of an identical
+    # snapshot's hashing.
     blake2b = hashlib.blake2b
-    return [blake2b(repr(values).encode(), digest_size=16).digest() for values in tracked_values]
+    return [blake2b((spelling % values).encode(), digest_size=16).digest() for values in tracked_values]
 
 
 def snapshot_delta(
@@ -154,7 +199,7 @@ def snapshot_delta(
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
     key_of, tracked_of = _getters(table)
     rows = list(rows)
-    keys = [key_of(row) for row in rows]
+    keys = list(map(key_of, rows))
     if len(set(keys)) != len(keys):
         seen: set[Any] = set()
         duplicate = next(k for k in keys if k in seen or seen.add(k))
@@ -162,26 +207,28 @@ def snapshot_delta(
         raise DuplicateKeyInSnapshot(
             f"{table.name} snapshot holds more than one row for {dict(zip(table.business_key, values, strict=True))}"
         )
+    spelling = _spelling(conn, table)
     with conn.pipeline(), conn.cursor(binary=True) as cursor:
         # Sent now, fetched after hashing: the server reads the current versions while Python
         # hashes the snapshot, instead of one waiting for the other.
         width = _send_current_hashes(cursor, table, observed_at)
-        digests = _digests(map(tracked_of, rows))
+        digests = _digests(map(tracked_of, rows), spelling)
         stored_rows = cursor.fetchall()
     current = (dict(stored_rows) if width == 1  # type: ignore[arg-type]
                else {row[:width]: row[width] for row in stored_rows})
-    changed, unchanged, superseded = [], 0, 0
-    for key, row, digest in zip(keys, rows, digests, strict=True):
-        stored = current.get(key)
-        if stored is None:
-            changed.append((*row, digest))
-        elif stored == digest:
-            unchanged += 1
-        elif stored == _SUPERSEDED:
+    stored = list(map(current.get, keys))
+    new, changed, superseded = [], [], 0
+    # Only the rows whose stored hash differs are looked at one by one: in a quiet snapshot,
+    # nearly none (the comparison itself runs in C, over all rows at once).
+    for index in compress(count(), map(ne, stored, digests)):
+        if stored[index] is None:
+            new.append((*rows[index], digests[index]))
+        elif stored[index] == _SUPERSEDED:
             superseded += 1
         else:
-            changed.append((*row, digest))
-    return SnapshotDelta(rows=changed, keys=keys, unchanged=unchanged, superseded=superseded)
+            changed.append((*rows[index], digests[index]))
+    return SnapshotDelta(new=new, changed=changed, keys=keys,
+                         unchanged=len(rows) - len(new) - len(changed) - superseded, superseded=superseded)
 
 
 # What _send_current_hashes's query gives a key to when its current version started at or after the
@@ -206,22 +253,17 @@ def _send_current_hashes(cursor: psycopg.Cursor, table: Scd2Table, observed_at: 
     return len(table.business_key)
 
 
-def stage_snapshot(conn: psycopg.Connection, table: Scd2Table, delta: SnapshotDelta) -> str:
-    """COPY the rows of ``delta`` into a staging table; return its name."""
-    return copy_into_temp(conn, table.name, table.columns, delta.rows, extra_columns={HASH_COLUMN: "bytea"})
-
-
-def merge_staged(
+def write_delta(
     conn: psycopg.Connection,
     table: Scd2Table,
-    staging: str,
-    observed_at: datetime,
     delta: SnapshotDelta,
+    observed_at: datetime,
     retire_missing_where: sql.Composable | None = None,
     retire_params: dict[str, Any] | None = None,
 ) -> MergeResult:
-    """Version ``table`` from the staged rows of ``delta`` (:func:`snapshot_delta`,
-    :func:`stage_snapshot`), a snapshot observed at ``observed_at``.
+    """Version ``table`` from ``delta`` (:func:`snapshot_delta`), a snapshot observed at
+    ``observed_at``: changed keys staged and closed on the server where their values differ, then
+    a current version COPYed in for them and for the new keys (see the module doc).
 
     With ``retire_missing_where``, the snapshot is complete for the rows that condition
     selects (on alias ``t``): their current versions whose key is absent from the snapshot
@@ -232,32 +274,69 @@ def merge_staged(
     require_transaction(conn)
     # Taken already by snapshot_delta in this transaction; taking it again costs nothing.
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
-    superseded = closed = inserted = staged = 0
-    if delta.rows:  # else each statement would still scan the table, to find nothing
-        superseded, closed, inserted, staged = _version_staged(conn, table, staging, observed_at)
-    target, match = sql.Identifier(table.name), _key_match(table, "t", "s")
+    versioned, superseded, closed, staged = delta.new, 0, 0, 0
+    if delta.changed:  # else each statement would still scan the table, to find nothing
+        # Only what the server compares: the new versions are COPYed from these rows below.
+        compared = len(table.business_key) + len(table.tracked)
+        staging = copy_into_temp(conn, table.name, table.columns[:compared],
+                                 [(*row[:compared], row[-1]) for row in delta.changed],
+                                 extra_columns={HASH_COLUMN: "bytea"})
+        superseded, closed_keys, staged = _close_changed(conn, table, staging, observed_at)
+        closed = len(closed_keys)
+        key_of, _ = _getters(table)
+        versioned = versioned + [row for row in delta.changed if key_of(row) in closed_keys]
+    created = _insert_versions(conn, table, versioned, observed_at)
     retired = 0
     if retire_missing_where is not None:
         # Every key of the snapshot, the unchanged ones included: only the absent ones retire.
         snapshot_keys = copy_into_temp(conn, table.name, table.business_key,
                                        delta.keys if len(table.business_key) > 1 else ((k,) for k in delta.keys),
                                        staging=f"keys_{table.name}")
-        retired = conn.execute(
-            _forgetting_hashes(table, sql.SQL(
-                "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
-                "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
-                "AND NOT EXISTS (SELECT 1 FROM {keys} s WHERE {match}) RETURNING t.id"
-            ).format(target=target, keys=sql.Identifier(snapshot_keys), scope=retire_missing_where, match=match)),
-            {"at": observed_at, **(retire_params or {})},
-        ).fetchone()[0]
-    return MergeResult(staged=staged + superseded + delta.unchanged + delta.superseded, inserted=inserted,
-                       closed=closed, superseded=superseded + delta.superseded, retired=retired,
-                       sent=len(delta.rows))
+        retired = len(_closing(conn, table, sql.SQL(
+            "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
+            "WHERE t.row_current_ind AND t.row_start_ts < %(at)s AND ({scope}) "
+            "AND NOT EXISTS (SELECT 1 FROM {keys} s WHERE {match}) RETURNING t.*"
+        ).format(target=sql.Identifier(table.name), keys=sql.Identifier(snapshot_keys),
+                 scope=retire_missing_where, match=_key_match(table, "t", "s")),
+            {"at": observed_at, **(retire_params or {})}))
+    return MergeResult(staged=len(delta.new) + staged + superseded + delta.unchanged + delta.superseded,
+                       inserted=created, closed=closed, superseded=superseded + delta.superseded,
+                       retired=retired, sent=len(delta.new) + len(delta.changed))
 
 
-def _version_staged(conn: psycopg.Connection, table: Scd2Table, staging: str,
-                    observed_at: datetime) -> tuple[int, int, int, int]:
-    """The merge's statements over the staged rows: (superseded, closed, inserted, left staged)."""
+def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tuple], observed_at: datetime) -> int:
+    """COPY ``rows`` (keys with no current version: new, or closed by this merge) into ``table``
+    as current versions from ``observed_at``, and their hashes into the hash table; return how many.
+
+    No INSERT ... SELECT from a staging table: under the merge's lock these keys have no current
+    version, so their rows go straight in, with ids drawn from the table's identity sequence
+    beforehand (COPY writes a given identity value, as INSERT ... OVERRIDING SYSTEM VALUE would),
+    which is how each hash finds its version. The table's constraints and triggers apply as to
+    any insert; a current version another writer slipped in meanwhile fails the one-current index.
+    """
+    if not rows:
+        return 0
+    ids = [version_id for (version_id,) in conn.execute(
+        "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass) FROM generate_series(1, %s)",
+        (sql.Identifier(table.name).as_string(conn), len(rows)))]
+    columns = ("id", *table.columns, "row_current_ind", "row_start_ts")
+    with conn.cursor() as cursor:
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table.name), column_list(columns))) as copy:
+            for version_id, row in zip(ids, rows, strict=True):
+                copy.write_row((version_id, *row[:-1], True, observed_at))
+        with cursor.copy(sql.SQL("COPY {} (version_id, {}) FROM STDIN").format(
+                sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN))) as copy:
+            for version_id, row in zip(ids, rows, strict=True):
+                copy.write_row((version_id, row[-1]))
+    return len(rows)
+
+
+def _close_changed(conn: psycopg.Connection, table: Scd2Table, staging: str,
+                   observed_at: datetime) -> tuple[int, set[Any], int]:
+    """Over the staged rows (keys with a current version and another hash, or none): drop the
+    superseded ones, close the current versions whose tracked values the server finds
+    different, and store the hash of those it finds equal. Returns (superseded, keys closed, left staged)."""
     target, stage = sql.Identifier(table.name), sql.Identifier(staging)
     match = _key_match(table, "t", "s")
     target_tracked, stage_tracked = column_list(table.tracked, "t"), column_list(table.tracked, "s")
@@ -269,41 +348,18 @@ def _version_staged(conn: psycopg.Connection, table: Scd2Table, staging: str,
         ).format(target=target, stage=stage, match=match),
         {"at": observed_at},
     ).rowcount
-    closed = conn.execute(
-        _forgetting_hashes(table, sql.SQL(
-            "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
-            "FROM {stage} s WHERE {match} AND t.row_current_ind "
-            "AND ({target_tracked}) IS DISTINCT FROM ({stage_tracked}) RETURNING t.id"
-        ).format(target=target, stage=stage, match=match, target_tracked=target_tracked,
-                 stage_tracked=stage_tracked)),
-        {"at": observed_at},
-    ).fetchone()[0]
-    hashes, hash_column = sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN)
-    inserted = conn.execute(
-        sql.SQL(
-            "WITH new AS (INSERT INTO {target} ({columns}, row_current_ind, row_start_ts) "
-            "SELECT {stage_columns}, true, %(at)s FROM {stage} s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match} AND t.row_current_ind) RETURNING {new}), "
-            "hashed AS (INSERT INTO {hashes} (version_id, {hash}) "
-            "SELECT t.id, s.{hash} FROM new t JOIN {stage} s ON {match}) "
-            "SELECT count(*) FROM new"
-        ).format(
-            target=target,
-            columns=column_list(table.columns),
-            stage_columns=column_list(table.columns, "s"),
-            stage=stage,
-            match=match,
-            new=column_list(("id",) + table.business_key),
-            hashes=hashes,
-            hash=hash_column,
-        ),
-        {"at": observed_at},
-    ).fetchone()[0]
+    closed = _closing(conn, table, sql.SQL(
+        "UPDATE {target} t SET row_current_ind = false, row_end_ts = %(at)s "
+        "FROM {stage} s WHERE {match} AND t.row_current_ind "
+        "AND ({target_tracked}) IS DISTINCT FROM ({stage_tracked}) RETURNING t.*"
+    ).format(target=target, stage=stage, match=match, target_tracked=target_tracked, stage_tracked=stage_tracked),
+        {"at": observed_at})
     staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]
-    if staged > inserted:
-        # Staged, yet neither superseded nor versioned: current versions found unchanged on the
+    if staged > len(closed):
+        # Staged, yet neither superseded nor closed: current versions found unchanged on the
         # server though their hash was missing or spelled the same values differently. Store
         # this one, so the next snapshot skips them in Python.
+        hashes, hash_column = sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN)
         conn.execute(
             sql.SQL(
                 "INSERT INTO {hashes} AS h (version_id, {hash}) SELECT t.id, s.{hash} FROM {stage} s "
@@ -314,16 +370,20 @@ def _version_staged(conn: psycopg.Connection, table: Scd2Table, staging: str,
             ).format(hashes=hashes, hash=hash_column, stage=stage, target=target, match=match,
                      target_tracked=target_tracked, stage_tracked=stage_tracked)
         )
-    return superseded, closed, inserted, staged
+    return superseded, closed, staged
 
 
-def _forgetting_hashes(table: Scd2Table, closing: sql.Composable) -> sql.Composed:
-    """``closing`` (an UPDATE closing versions, RETURNING their id) that also deletes their
-    hashes, so the hashes table keeps about one row per current key; selects the count closed."""
-    return sql.SQL(
+def _closing(conn: psycopg.Connection, table: Scd2Table, closing: sql.Composable,
+             params: dict[str, Any]) -> set[Any]:
+    """Run ``closing`` (an UPDATE closing versions, ``RETURNING t.*``), delete the closed versions'
+    hashes in the same statement (so the hashes table keeps about one row per current key), and
+    return the business keys closed, as :func:`snapshot_delta` spells them."""
+    rows = conn.execute(sql.SQL(
         "WITH closed AS ({closing}), forgotten AS "
-        "(DELETE FROM {hashes} h USING closed c WHERE h.version_id = c.id) SELECT count(*) FROM closed"
-    ).format(closing=closing, hashes=sql.Identifier(table.hash_table))
+        "(DELETE FROM {hashes} h USING closed c WHERE h.version_id = c.id) SELECT {keys} FROM closed"
+    ).format(closing=closing, hashes=sql.Identifier(table.hash_table), keys=column_list(table.business_key)),
+        params).fetchall()
+    return {row[0] for row in rows} if len(table.business_key) == 1 else set(rows)
 
 
 def merge_snapshot(
@@ -334,11 +394,10 @@ def merge_snapshot(
     retire_missing_where: sql.Composable | None = None,
     retire_params: dict[str, Any] | None = None,
 ) -> MergeResult:
-    """Stage the new and changed ``rows`` (tuples in ``table.columns`` order) and merge them; see
+    """Send the new and changed ``rows`` (tuples in ``table.columns`` order) and version them; see
     the module doc."""
     delta = snapshot_delta(conn, table, rows, observed_at)
-    staging = stage_snapshot(conn, table, delta)
-    return merge_staged(conn, table, staging, observed_at, delta, retire_missing_where, retire_params)
+    return write_delta(conn, table, delta, observed_at, retire_missing_where, retire_params)
 
 
 _VALIDITY_COLUMNS = ("id", "row_current_ind", "row_start_ts", "row_end_ts")
