@@ -97,9 +97,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _not_loaded(column: str, value: str, parent_table: str) -> str:
+    """Why a row whose parent is missing is refused (the same words for every load)."""
+    return f"{column} {value!r} is not in {parent_table}; load it first"
+
+
 def _reject_orphans(
-    conn: psycopg.Connection, staging: str, key: str, parent_column: str, parent_table: str,
-    parent_key: str, columns: Sequence[str],
+    conn: psycopg.Connection, staging: str, key: str, parent_column: str, parent_table: str, parent_key: str,
 ) -> list[Reject]:
     """Remove staged rows whose parent is not in the warehouse; return them as rejects."""
     orphans = conn.execute(
@@ -113,8 +117,7 @@ def _reject_orphans(
         )
     ).fetchall()
     return [
-        Reject(row_key, f"{parent_column} {parent!r} is not in {parent_table}; load it first",
-               {key: row_key, parent_column: parent})
+        Reject(row_key, _not_loaded(parent_column, parent, parent_table), {key: row_key, parent_column: parent})
         for row_key, parent in orphans
     ]
 
@@ -129,7 +132,7 @@ def upsert_series(conn: psycopg.Connection, series: Sequence[Any]) -> LoadResult
 def upsert_events(conn: psycopg.Connection, events: Sequence[Any]) -> LoadResult:
     kept, rejects = _storable(conn, "events", events, EVENT_COLUMNS, "event_ticker")
     staging = copy_into_temp(conn, "events", EVENT_COLUMNS, (_row(e, EVENT_COLUMNS) for e in kept))
-    rejects += _reject_orphans(conn, staging, "event_ticker", "series_ticker", "series", "ticker", EVENT_COLUMNS)
+    rejects += _reject_orphans(conn, staging, "event_ticker", "series_ticker", "series", "ticker")
     written = upsert_staged(conn, "events", ("event_ticker",), EVENT_COLUMNS, staging)
     return LoadResult(written, rejects)
 
@@ -140,18 +143,20 @@ def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at:
     delta = snapshot_delta(conn, MARKETS, [_row(m, MARKETS.columns) for m in kept], observed_at)
     # Only new and changed markets are checked and sent: an unchanged one has a stored version,
     # hence a stored ticker and event.
-    known = _known_events(conn, {row[_EVENT_AT] for row in delta.rows})
-    rejects += [_unknown_event(row[_TICKER_AT], row[_EVENT_AT]) for row in delta.rows if row[_EVENT_AT] not in known]
+    sent = delta.rows
+    known = _known_events(conn, {row[_EVENT_AT] for row in sent})
+    rejects += [_unknown_event(row[_TICKER_AT], row[_EVENT_AT]) for row in sent if row[_EVENT_AT] not in known]
     delta = delta.dropping(lambda row: row[_EVENT_AT] not in known)
     # A key with a current version has its ticker registered already (the foreign key says so).
     conn.execute("INSERT INTO market_tickers (ticker, event_ticker) SELECT * FROM unnest(%s::text[], %s::text[]) "
                  "ON CONFLICT (ticker) DO NOTHING",
                  ([row[_TICKER_AT] for row in delta.new], [row[_EVENT_AT] for row in delta.new]))
-    registered = _registered_elsewhere(conn, delta.rows)
+    sent = delta.rows
+    registered = _registered_elsewhere(conn, sent)
     rejects += [Reject(row[_TICKER_AT], f"event_ticker {row[_EVENT_AT]!r} is not {registered[row[_TICKER_AT]]!r}, "
                        "the event this ticker is registered with in market_tickers",
                        {"ticker": row[_TICKER_AT], "event_ticker": row[_EVENT_AT]})
-                for row in delta.rows if row[_TICKER_AT] in registered]
+                for row in sent if row[_TICKER_AT] in registered]
     delta = delta.dropping(lambda row: row[_TICKER_AT] in registered)
     written = write_delta(conn, MARKETS, delta, observed_at)
     return LoadResult(written, rejects)
@@ -176,7 +181,7 @@ def _registered_elsewhere(conn: psycopg.Connection, rows: Sequence[tuple]) -> di
 
 
 def _unknown_event(ticker: str, event_ticker: str) -> Reject:
-    return Reject(ticker, f"event_ticker {event_ticker!r} is not in events; load it first",
+    return Reject(ticker, _not_loaded("event_ticker", event_ticker, "events"),
                   {"ticker": ticker, "event_ticker": event_ticker})
 
 
@@ -186,8 +191,7 @@ def insert_candles(conn: psycopg.Connection, candles: Sequence[Any]) -> LoadResu
     on the way; one whose event is unknown is refused, naming the event."""
     kept, rejects = _storable(conn, MARKET_CANDLES.name, candles, CANDLE_COLUMNS, "key")
     known_events = _known_events(conn, {c.event_ticker for c in kept})
-    rejects += [Reject(c.key,
-                       f"event_ticker {c.event_ticker!r} is not in events; load it first", _payload(c, CANDLE_COLUMNS))
+    rejects += [Reject(c.key, _not_loaded("event_ticker", c.event_ticker, "events"), _payload(c, CANDLE_COLUMNS))
                 for c in kept if c.event_ticker not in known_events]
     kept = [c for c in kept if c.event_ticker in known_events]
     markets = sorted({(c.ticker, c.event_ticker) for c in kept})
