@@ -19,9 +19,9 @@ from precog_pipelines.defs.trading.jobs import position_exit_job, settlement_job
 from precog_pipelines.defs.trading.sensors import position_exit_sensor
 from precog_pipelines.lib.trading.halts import halt_trading
 from precog_pipelines.lib.warehouse.server import connect
-from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.conftest import paper_resources
 from precog_pipelines_tests.support import factories as f
+from precog_pipelines_tests.support.warehouse_checks import execute_checks
 
 TICKER = "KXNFLGAME-26SEP13DALNYG-DAL"
 BOOK_KEYS = {"open_positions", "open_positions_table", "unmarked_positions", "exposure", "unrealized_pnl",
@@ -147,9 +147,7 @@ def test_a_settlement_reports_the_book_under_the_same_keys_as_an_exit(warehouse_
 
 def _run_marks_check(url: str, instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
     # Launched as the UI's "Execute" on the check launches it: position_marks is no run's asset.
-    result = dg.materialize([dg.AssetSpec("position_marks"), *mark_checks], selection=dg.AssetSelection.checks(*mark_checks),
-                            resources={"warehouse": WarehouseResource(database_url=url)}, instance=instance)
-    [evaluation] = result.get_asset_check_evaluations()
+    [evaluation] = execute_checks(url, instance, list(mark_checks))
     return evaluation
 
 

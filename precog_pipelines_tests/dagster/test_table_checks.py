@@ -16,25 +16,16 @@ from precog_pipelines.defs.edges import checks as edge_checks
 from precog_pipelines.defs.espn import checks as game_checks
 from precog_pipelines.defs.kalshi import checks as market_checks
 from precog_pipelines.defs.trading import checks as trading_checks
-from precog_pipelines.resources.warehouse import WarehouseResource
 from precog_pipelines_tests.support import factories as f
 from precog_pipelines_tests.support.factories import NOW
+from precog_pipelines_tests.support.warehouse_checks import execute_checks
 
 H = timedelta(hours=1)
 DAL = "KXNFLGAME-26SEP13DALNYG-DAL"
 
 
-def _stand_in(key: str) -> dg.AssetSpec:
-    # The checks read the warehouse, not the asset's output: a spec stands in for the asset.
-    return dg.AssetSpec(key)
-
-
 def _run_checks(url: str, instance: dg.DagsterInstance, checks: list[dg.AssetChecksDefinition]) -> dict[str, bool]:
-    assets = sorted({key.asset_key.to_user_string() for c in checks for key in c.check_keys})
-    result = dg.materialize([*map(_stand_in, assets), *checks], selection=dg.AssetSelection.checks(*checks),
-                            resources={"warehouse": WarehouseResource(database_url=url)}, instance=instance,
-                            raise_on_error=False)
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    return {e.check_name: e.passed for e in execute_checks(url, instance, checks, raise_on_error=False)}
 
 
 # ---- base histories, each valid ------------------------------------------------------------
