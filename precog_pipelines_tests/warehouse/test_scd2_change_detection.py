@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from precog_pipelines.lib.warehouse.scd2_merge import (
+    _HASHED_AFTER_WRITING,
     _digests,
     _getters,
     _spelling,
@@ -141,6 +142,30 @@ def test_new_keys_are_copied_in_with_ids_from_the_tables_own_sequence(tx):
     assert _hashes(tx) == [(TICKERS[0], True), (TICKERS[1], True)]
     assert merge_snapshot(tx, MARKETS, [_row(TICKERS[0], yes_bid=Decimal("0.6100")), _row(TICKERS[1])],
                           NOW + timedelta(minutes=2)).sent == 0
+
+
+def test_a_first_load_hashes_each_version_as_it_is_written_every_round_included(tx):
+    """A first load hashes nothing before sending: each version's hash is computed after its rows
+    are written, a round of ``_HASHED_AFTER_WRITING`` rows at a time. Every version, across the
+    rounds and the last partial one, gets the hash of its own values: the next snapshot sends only
+    the one row that changed."""
+    tickers = [f"KXNFLGAME-26SEP13DALNYG-T{i:05d}" for i in range(2 * _HASHED_AFTER_WRITING + 7)]
+    tx.execute("INSERT INTO market_tickers (ticker, event_ticker) SELECT unnest(%s::text[]), %s",
+               (tickers, "KXNFLGAME-26SEP13DALNYG"))
+    snapshot = [_row(t, yes_bid=Decimal(i % 90 + 1).scaleb(-2)) for i, t in enumerate(tickers)]
+
+    first = merge_snapshot(tx, MARKETS, snapshot, NOW)
+    snapshot[_HASHED_AFTER_WRITING + 3] = _row(tickers[_HASHED_AFTER_WRITING + 3], yes_bid=Decimal("0.9900"))
+    next_one = merge_snapshot(tx, MARKETS, snapshot, NOW + timedelta(minutes=1))
+    tx.commit()
+
+    assert (first.sent, first.inserted) == (len(tickers), len(tickers))
+    assert (next_one.sent, next_one.inserted, next_one.closed, next_one.unchanged) == (1, 1, 1, len(tickers) - 1)
+    _, tracked_of = _getters(MARKETS)
+    expected = dict(zip(tickers, _digests(map(tracked_of, snapshot), _spelling(tx, MARKETS)), strict=True))
+    stored = dict(tx.execute("SELECT m.ticker, h.tracked_hash FROM markets m JOIN markets_tracked_hashes h "
+                             "ON h.version_id = m.id WHERE m.row_current_ind AND m.ticker LIKE '%-T%'").fetchall())
+    assert stored == expected
 
 
 def test_a_key_another_writer_made_current_meanwhile_refuses_the_whole_merge(warehouse_url, tx):

@@ -120,12 +120,14 @@ def _key_match(table: Scd2Table, left: str, right: str) -> sql.Composed:
 class SnapshotDelta:
     """A snapshot less what it would not change, decided before anything is sent to the server.
 
-    Rows are in ``table.columns`` order, each followed by its hash."""
+    Rows are in ``table.columns`` order."""
 
     new: list[tuple]
-    """Rows of keys with no current version: they become current versions as they are."""
+    """Rows of keys with no current version: they become current versions as they are (and are
+    hashed while they are written)."""
     changed: list[tuple]
-    """Rows of keys whose current version has another hash, or none: compared on the server."""
+    """Rows of keys whose current version has another hash, or none, each followed by its own
+    hash: compared on the server."""
     keys: list[Any] = field(repr=False)
     """The business key of every row of the snapshot (a value, or a tuple for a composite key)."""
     unchanged: int
@@ -208,12 +210,20 @@ def snapshot_delta(
             f"{table.name} snapshot holds more than one row for {dict(zip(table.business_key, values, strict=True))}"
         )
     spelling = _spelling(conn, table)
+    # A table without current versions (a first load) has no hash to compare with: its rows are
+    # all new, hashed only while they are COPYed in (_insert_versions), as the server ingests them.
+    any_current = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE row_current_ind)").format(
+        sql.Identifier(table.name))).fetchone()[0]
     with conn.pipeline(), conn.cursor(binary=True) as cursor:
         # Sent now, fetched after hashing: the server reads the current versions while Python
         # hashes the snapshot, instead of one waiting for the other.
         width = _send_current_hashes(cursor, table, observed_at)
-        digests = _digests(map(tracked_of, rows), spelling)
+        digests = _digests(map(tracked_of, rows), spelling) if any_current else None
         stored_rows = cursor.fetchall()
+    if not stored_rows:
+        return SnapshotDelta(new=rows, changed=[], keys=keys, unchanged=0, superseded=0)
+    if digests is None:  # current versions written by another writer since the first query
+        digests = _digests(map(tracked_of, rows), spelling)
     current = (dict(stored_rows) if width == 1  # type: ignore[arg-type]
                else {row[:width]: row[width] for row in stored_rows})
     stored = list(map(current.get, keys))
@@ -222,7 +232,7 @@ def snapshot_delta(
     # nearly none (the comparison itself runs in C, over all rows at once).
     for index in compress(count(), map(ne, stored, digests)):
         if stored[index] is None:
-            new.append((*rows[index], digests[index]))
+            new.append(rows[index])
         elif stored[index] == _SUPERSEDED:
             superseded += 1
         else:
@@ -284,7 +294,7 @@ def write_delta(
         superseded, closed_keys, staged = _close_changed(conn, table, staging, observed_at)
         closed = len(closed_keys)
         key_of, _ = _getters(table)
-        versioned = versioned + [row for row in delta.changed if key_of(row) in closed_keys]
+        versioned = versioned + [row[:-1] for row in delta.changed if key_of(row) in closed_keys]
     created = _insert_versions(conn, table, versioned, observed_at)
     retired = 0
     if retire_missing_where is not None:
@@ -307,6 +317,8 @@ def write_delta(
 def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tuple], observed_at: datetime) -> int:
     """COPY ``rows`` (keys with no current version: new, or closed by this merge) into ``table``
     as current versions from ``observed_at``, and their hashes into the hash table; return how many.
+    Each chunk of rows is hashed after it is written: the server, which takes several times longer
+    to store a row than Python to send it, is then ingesting while Python hashes.
 
     No INSERT ... SELECT from a staging table: under the merge's lock these keys have no current
     version, so their rows go straight in, with ids drawn from the table's identity sequence
@@ -316,20 +328,32 @@ def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tupl
     """
     if not rows:
         return 0
-    ids = [version_id for (version_id,) in conn.execute(
-        "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass) FROM generate_series(1, %s)",
-        (sql.Identifier(table.name).as_string(conn), len(rows)))]
+    with conn.cursor(binary=True) as cursor:
+        # One array, decoded in C, rather than a row per id.
+        ids = cursor.execute(
+            "SELECT array_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass)) "
+            "FROM generate_series(1, %s)", (sql.Identifier(table.name).as_string(conn), len(rows))).fetchone()[0]
     columns = ("id", *table.columns, "row_current_ind", "row_start_ts")
+    spelling, (_, tracked_of) = _spelling(conn, table), _getters(table)
+    digests: list[bytes] = []
     with conn.cursor() as cursor:
         with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(table.name), column_list(columns))) as copy:
-            for version_id, row in zip(ids, rows, strict=True):
-                copy.write_row((version_id, *row[:-1], True, observed_at))
+            for start in range(0, len(rows), _HASHED_AFTER_WRITING):
+                chunk = rows[start:start + _HASHED_AFTER_WRITING]
+                for version_id, row in zip(ids[start:start + _HASHED_AFTER_WRITING], chunk, strict=True):
+                    copy.write_row((version_id, *row, True, observed_at))
+                digests += _digests(map(tracked_of, chunk), spelling)
         with cursor.copy(sql.SQL("COPY {} (version_id, {}) FROM STDIN").format(
                 sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN))) as copy:
-            for version_id, row in zip(ids, rows, strict=True):
-                copy.write_row((version_id, row[-1]))
+            for version_id_and_digest in zip(ids, digests, strict=True):
+                copy.write_row(version_id_and_digest)
     return len(rows)
+
+
+# Rows written to a COPY between two hashing rounds: some hundreds of kilobytes, more than the
+# socket lets Python run ahead of the server, few enough that the server is never left idle long.
+_HASHED_AFTER_WRITING = 1_000
 
 
 def _close_changed(conn: psycopg.Connection, table: Scd2Table, staging: str,
