@@ -54,11 +54,11 @@ setup(
         "scipy>=1.11,<2",  # Nelder-Mead for `precog model fit-elo`
         "pgserver>=0.1.4,<0.2",
         "click>=8.1,<9",
-        "tabulate>=0.9,<0.11",  # `precog kalshi positions|fills|orders|settlements` tables (dagster needs it too)
+        # `precog positions` and `precog kalshi positions|fills|orders|settlements` tables (dagster needs it too)
+        "tabulate>=0.9,<0.11",
         "tenacity>=9,<10",
         "pyrate-limiter>=4.5,<5",
         "pyyaml>=6,<7",  # strategy and model version files, and the alert routing file
-        "tabulate>=0.9,<0.11",  # `precog positions` prints its table
     ],
     extras_require={
         # The container image installs it (deploy/Dockerfile): run pods under the Helm chart load an
