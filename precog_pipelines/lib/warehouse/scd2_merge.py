@@ -351,8 +351,8 @@ def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tupl
     return len(rows)
 
 
-# Rows written to a COPY between two hashing rounds: some hundreds of kilobytes, more than the
-# socket lets Python run ahead of the server, few enough that the server is never left idle long.
+# Rows written to a COPY between two hashing rounds (some hundreds of kilobytes): few enough that
+# the server still has rows to ingest while Python hashes, enough that a round's overhead is nothing.
 _HASHED_AFTER_WRITING = 1_000
 
 
