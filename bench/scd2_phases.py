@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import random
 import sys
 import time
 from collections import defaultdict
@@ -52,11 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markets", type=int, default=100_000)
     args = parser.parse_args()
-    rng = random.Random(20261122)
-    bids = [rng.randint(2, 95) for _ in range(args.markets)]
-    first = [bench.snapshot_row(i, bid) for i, bid in enumerate(bids)]
-    changed_indexes = set(rng.sample(range(args.markets), args.markets // 10))
-    changed = [bench.snapshot_row(i, bid + 1 if i in changed_indexes else bid) for i, bid in enumerate(bids)]
+    first, changed = bench.snapshots(args.markets, 0.1)
     seconds: dict[str, float] = defaultdict(float)
     timing_phases(seconds)
     merges = {}
