@@ -284,7 +284,8 @@ def write_delta(
     require_transaction(conn)
     # Taken already by snapshot_delta in this transaction; taking it again costs nothing.
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (table.lock_key,))
-    versioned, superseded, closed, staged = delta.new, 0, 0, 0
+    reversioned: list[tuple] = []
+    superseded, closed, staged = 0, 0, 0
     if delta.changed:  # else each statement would still scan the table, to find nothing
         # Only what the server compares: the new versions are COPYed from these rows below.
         compared = len(table.business_key) + len(table.tracked)
@@ -294,8 +295,8 @@ def write_delta(
         superseded, closed_keys, staged = _close_changed(conn, table, staging, observed_at)
         closed = len(closed_keys)
         key_of, _ = _getters(table)
-        versioned = versioned + [row[:-1] for row in delta.changed if key_of(row) in closed_keys]
-    created = _insert_versions(conn, table, versioned, observed_at)
+        reversioned = [row for row in delta.changed if key_of(row) in closed_keys]
+    created = _insert_versions(conn, table, delta.new, reversioned, observed_at)
     retired = 0
     if retire_missing_where is not None:
         # Every key of the snapshot, the unchanged ones included: only the absent ones retire.
@@ -314,11 +315,13 @@ def write_delta(
                        retired=retired, sent=len(delta.new) + len(delta.changed))
 
 
-def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tuple], observed_at: datetime) -> int:
-    """COPY ``rows`` (keys with no current version: new, or closed by this merge) into ``table``
-    as current versions from ``observed_at``, and their hashes into the hash table; return how many.
-    Each chunk of rows is hashed after it is written: the server, which takes several times longer
-    to store a row than Python to send it, is then ingesting while Python hashes.
+def _insert_versions(conn: psycopg.Connection, table: Scd2Table, new: list[tuple], reversioned: list[tuple],
+                     observed_at: datetime) -> int:
+    """COPY the rows of keys with no current version (``new`` ones, and ``reversioned`` ones closed
+    by this merge, each followed by the hash it was compared by) into ``table`` as current versions
+    from ``observed_at``, and their hashes into the hash table; return how many. The new rows are
+    hashed a chunk at a time, after the chunk is written: the server, which takes several times
+    longer to store a row than Python to send it, is then ingesting while Python hashes.
 
     No INSERT ... SELECT from a staging table: under the merge's lock these keys have no current
     version, so their rows go straight in, with ids drawn from the table's identity sequence
@@ -326,6 +329,7 @@ def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tupl
     which is how each hash finds its version. The table's constraints and triggers apply as to
     any insert; a current version another writer slipped in meanwhile fails the one-current index.
     """
+    rows = new + [row[:-1] for row in reversioned]
     if not rows:
         return 0
     with conn.cursor(binary=True) as cursor:
@@ -343,7 +347,9 @@ def _insert_versions(conn: psycopg.Connection, table: Scd2Table, rows: list[tupl
                 chunk = rows[start:start + _HASHED_AFTER_WRITING]
                 for version_id, row in zip(ids[start:start + _HASHED_AFTER_WRITING], chunk, strict=True):
                     copy.write_row((version_id, *row, True, observed_at))
-                digests += _digests(map(tracked_of, chunk), spelling)
+                # New rows come first: past them, the slice is empty.
+                digests += _digests(map(tracked_of, new[start:start + _HASHED_AFTER_WRITING]), spelling)
+        digests += [row[-1] for row in reversioned]
         with cursor.copy(sql.SQL("COPY {} (version_id, {}) FROM STDIN").format(
                 sql.Identifier(table.hash_table), sql.Identifier(HASH_COLUMN))) as copy:
             for version_id_and_digest in zip(ids, digests, strict=True):
