@@ -291,3 +291,49 @@ def test_scd2_current_version_starting_inside_a_closed_one_is_refused(db, table)
     assert _count(db, table) == before
     _copy_version(db, table, version, "row_start_ts + interval '1 hour'", None)  # where the closed one ends
     assert _count(db, table) == before + 1
+
+
+# --- A market version's ticker and event, checked once per statement (sql/0144) ----------------
+
+@pytest.mark.parametrize("ticker,event", [
+    ("KXNFLGAME-26SEP13DALNYG-XXX", "KXNFLGAME-26SEP13DALNYG"),  # a ticker never registered
+    (NYG, "KXNFLGAME-26SEP20NYGDAL"),  # a registered ticker under another event than its own
+], ids=["unknown-ticker", "other-event"])
+def test_a_statement_with_one_version_of_an_unregistered_pair_is_refused_whole(db, ticker, event):
+    """What the foreign key refused, refused at the end of the statement: of two versions inserted
+    together, one names a (ticker, event_ticker) market_tickers does not hold; neither is stored,
+    and the error is the foreign key's, with its constraint name and the pair."""
+    f.market(db)
+    f.market_ticker(db, ticker=NYG)
+    f.market_ticker(db, ticker="KXNFLGAME-26SEP13DALNYG-TIE")
+    columns = [r[0] for r in db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'markets' AND identity_generation IS NULL AND column_name NOT IN ('ticker', 'event_ticker') "
+        "ORDER BY ordinal_position")]
+    before = _count(db, "markets")
+
+    with db.transaction(), pytest.raises(errors.ForeignKeyViolation, match="markets_ticker_event_fkey") as refused:
+        db.execute(f"INSERT INTO markets (ticker, event_ticker, {', '.join(columns)}) "
+                   f"SELECT p.ticker, p.event_ticker, {', '.join('m.' + c for c in columns)} "
+                   "FROM markets m CROSS JOIN (VALUES ('KXNFLGAME-26SEP13DALNYG-TIE', 'KXNFLGAME-26SEP13DALNYG'), "
+                   "(%s, %s)) AS p (ticker, event_ticker)", (ticker, event))
+
+    assert refused.value.diag.constraint_name == "markets_ticker_event_fkey"
+    assert f"(ticker, event_ticker)=({ticker}, {event})" in refused.value.diag.message_detail
+    assert _count(db, "markets") == before
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE market_tickers SET event_ticker = 'KXNFLGAME-26SEP20NYGDAL'",
+    "DELETE FROM market_tickers",
+    "TRUNCATE market_tickers CASCADE",
+])
+def test_market_tickers_never_change(db, change):
+    """sql/0144: what the foreign key's row lock guaranteed while a version was inserted (its
+    ticker and event stay), the anchor table guarantees for ever: no UPDATE, DELETE or TRUNCATE."""
+    f.market(db)
+    operation = change.split()[0]
+    _refused(db, errors.RestrictViolation, f"market_tickers is append-only: {operation} is not allowed",
+             lambda: db.execute(change), "market_tickers")
+    assert db.execute("SELECT ticker, event_ticker FROM market_tickers").fetchall() == [
+        ("KXNFLGAME-26SEP13DALNYG-DAL", "KXNFLGAME-26SEP13DALNYG")]

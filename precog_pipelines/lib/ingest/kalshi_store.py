@@ -147,7 +147,7 @@ def merge_markets(conn: psycopg.Connection, markets: Sequence[Any], observed_at:
     known = _known_events(conn, {row[_EVENT_AT] for row in sent})
     rejects += [_unknown_event(row[_TICKER_AT], row[_EVENT_AT]) for row in sent if row[_EVENT_AT] not in known]
     delta = delta.dropping(lambda row: row[_EVENT_AT] not in known)
-    # A key with a current version has its ticker registered already (the foreign key says so).
+    # A key with a current version has its ticker registered already (the schema says so, sql/0144).
     conn.execute("INSERT INTO market_tickers (ticker, event_ticker) SELECT * FROM unnest(%s::text[], %s::text[]) "
                  "ON CONFLICT (ticker) DO NOTHING",
                  ([row[_TICKER_AT] for row in delta.new], [row[_EVENT_AT] for row in delta.new]))
@@ -173,7 +173,8 @@ def _known_events(conn: psycopg.Connection, event_tickers: set[str]) -> set[str]
 
 def _registered_elsewhere(conn: psycopg.Connection, rows: Sequence[tuple]) -> dict[str, str]:
     """Ticker -> registered event, for the ``rows`` whose ticker market_tickers holds with another
-    event: the market versions' foreign key (sql/0143) would refuse them, and the whole snapshot with them."""
+    event: the check of a version's ticker and event (sql/0143, once per statement since sql/0144)
+    would refuse them, and the whole snapshot with them."""
     return dict(conn.execute(
         "SELECT m.ticker, m.event_ticker FROM unnest(%s::text[], %s::text[]) AS s (ticker, event_ticker) "
         "JOIN market_tickers m ON m.ticker = s.ticker AND m.event_ticker <> s.event_ticker",
