@@ -102,6 +102,10 @@ POSITION_MARKS = AppendOnlyTable("position_marks")
 # Kalshi candlesticks backfilled by day (lib/ingest/kalshi_store.py): each candle stored once.
 MARKET_CANDLES = AppendOnlyTable("market_candles")
 
+# Every market ever seen, with its event: the anchor of market versions, positions and trades,
+# never changed (sql/0144), registered by the market and candle loads (lib/ingest/kalshi_store.py).
+MARKET_TICKERS = AppendOnlyTable("market_tickers")
+
 # Each delivery of an alert to a routing channel, delivered or failed (lib/alert_delivery.py).
 ALERT_DELIVERIES = AppendOnlyTable("alert_deliveries")
 
