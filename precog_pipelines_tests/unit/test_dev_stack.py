@@ -11,10 +11,18 @@ import psutil
 from precog_pipelines.cli.dev_stack import end_process_group
 
 
-def test_end_process_group_kills_what_ignores_sigterm_after_the_grace_period():
-    # A leader that exits at once and two members left behind, one of which ignores SIGTERM.
-    leader = subprocess.Popen(["sh", "-c", "sleep 60 & (trap '' TERM; sleep 60) & exit 0"], start_new_session=True)
+def test_end_process_group_kills_what_ignores_sigterm_after_the_grace_period(tmp_path):
+    # A leader that exits at once and two members left behind, one of which ignores SIGTERM. That
+    # one says when its trap is set: on a loaded machine, a SIGTERM sent before would end it at
+    # once (seen in CI: everything gone in 5 ms, no grace period needed).
+    ignoring = tmp_path / "ignoring-sigterm"
+    leader = subprocess.Popen(["sh", "-c", f"sleep 60 & (trap '' TERM; touch '{ignoring}'; sleep 60) & exit 0"],
+                              start_new_session=True)
     leader.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not ignoring.exists():
+        assert time.monotonic() < deadline, "the member ignoring SIGTERM never set its trap"
+        time.sleep(0.01)
     members = [p for p in psutil.process_iter() if _pgid(p) == leader.pid]
     assert len(members) >= 2
 
