@@ -204,11 +204,16 @@ def test_scd2_tables_cannot_be_truncated(db, table):
              lambda: db.execute(f"TRUNCATE {table} CASCADE"), table)
 
 
-def _copy_version(db: psycopg.Connection, table: str, version: int, start: str, end: str | None) -> None:
-    """Insert a copy of ``version`` spanning [start, end) (SQL expressions over the copied row)."""
-    columns = [r[0] for r in db.execute(
+def _insertable_columns(db: psycopg.Connection, table: str) -> list[str]:
+    """``table``'s columns an INSERT may name (all but the identity), in order."""
+    return [r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
         "AND table_name = %s AND identity_generation IS NULL ORDER BY ordinal_position", (table,))]
+
+
+def _copy_version(db: psycopg.Connection, table: str, version: int, start: str, end: str | None) -> None:
+    """Insert a copy of ``version`` spanning [start, end) (SQL expressions over the copied row)."""
+    columns = _insertable_columns(db, table)
     values = {"row_start_ts": start, "row_end_ts": end or "NULL",
               "row_current_ind": "false" if end else "true"}
     copied = ", ".join(values.get(c, c) for c in columns)
@@ -306,10 +311,7 @@ def test_a_statement_with_one_version_of_an_unregistered_pair_is_refused_whole(d
     f.market(db)
     f.market_ticker(db, ticker=NYG)
     f.market_ticker(db, ticker="KXNFLGAME-26SEP13DALNYG-TIE")
-    columns = [r[0] for r in db.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'markets' AND identity_generation IS NULL AND column_name NOT IN ('ticker', 'event_ticker') "
-        "ORDER BY ordinal_position")]
+    columns = [c for c in _insertable_columns(db, "markets") if c not in ("ticker", "event_ticker")]
     before = _count(db, "markets")
 
     with db.transaction(), pytest.raises(errors.ForeignKeyViolation, match="markets_ticker_event_fkey") as refused:
