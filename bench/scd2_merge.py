@@ -61,14 +61,20 @@ def snapshot_row(index: int, bid_cents: int) -> tuple:
     return tuple(values[column] for column in MARKETS.columns)
 
 
-def snapshots(markets: int, changed_fraction: float) -> tuple[list[tuple], list[tuple]]:
-    """The first snapshot of ``markets`` markets, and the next one with ``changed_fraction`` of
-    them one cent higher: the same rows on every run."""
+def snapshot(markets: int, changed_fraction: float, *, changed: bool) -> list[tuple]:
+    """The first snapshot of ``markets`` markets or, ``changed``, the next one with
+    ``changed_fraction`` of them one cent higher: the same rows on every call."""
     rng = random.Random(20261122)
     bids = [rng.randint(2, 95) for _ in range(markets)]
-    first = [snapshot_row(i, bid) for i, bid in enumerate(bids)]
+    if not changed:
+        return [snapshot_row(i, bid) for i, bid in enumerate(bids)]
     changed_indexes = set(rng.sample(range(markets), int(markets * changed_fraction)))
-    return first, [snapshot_row(i, bid + 1 if i in changed_indexes else bid) for i, bid in enumerate(bids)]
+    return [snapshot_row(i, bid + 1 if i in changed_indexes else bid) for i, bid in enumerate(bids)]
+
+
+def snapshots(markets: int, changed_fraction: float) -> tuple[list[tuple], list[tuple]]:
+    """The first snapshot and the next one (:func:`snapshot`)."""
+    return (snapshot(markets, changed_fraction, changed=False), snapshot(markets, changed_fraction, changed=True))
 
 
 def seed_keys(url: str, count: int) -> None:
@@ -228,24 +234,24 @@ def one_run(args: argparse.Namespace) -> dict:
     Each COPY and merge gets rows built for it, as each tick parses its own: Python caches the
     hash of a str (and of a Decimal or datetime) on the object, so rows merged before would
     arrive with some work done."""
-    def fresh() -> tuple[list[tuple], list[tuple]]:
-        return snapshots(args.markets, args.changed_fraction)
+    def fresh(changed: bool) -> list[tuple]:
+        return snapshot(args.markets, args.changed_fraction, changed=changed)
 
     with bench_database("precog_bench_scd2") as url:
         seed_keys(url, args.markets)
-        floor = copy_floor(url, fresh()[0])
-        first_seconds, first_result = timed_merge(url, fresh()[0], START)
-        changed_seconds, changed_result = timed_merge(url, fresh()[1], START + timedelta(minutes=5))
+        floor = copy_floor(url, fresh(False))
+        first_seconds, first_result = timed_merge(url, fresh(False), START)
+        changed_seconds, changed_result = timed_merge(url, fresh(True), START + timedelta(minutes=5))
         # An identical snapshot changes nothing, so it can be timed again: the median of three
         # is less at the mercy of a shared machine than one run.
-        identical_runs = [timed_merge(url, fresh()[1], START + timedelta(minutes=10 + attempt))
+        identical_runs = [timed_merge(url, fresh(True), START + timedelta(minutes=10 + attempt))
                           for attempt in range(3)]
         identical_seconds = statistics.median(seconds for seconds, _ in identical_runs)
         with connect(url) as conn:
             versions = conn.execute("SELECT count(*) FROM markets").fetchone()[0]
         ours = {"first_load": first_seconds, "ten_percent_changed": changed_seconds,
                 "identical_snapshot": identical_seconds}
-        first, changed = fresh()
+        first, changed = fresh(False), fresh(True)
         dbt = {"skipped": "--no-dbt"} if args.no_dbt else dbt_side_by_side(
             url, [("first_load", first), ("ten_percent_changed", changed), ("identical_snapshot", changed)], ours)
     results = {"first_load": first_result, "ten_percent_changed": changed_result,

@@ -56,11 +56,11 @@ def main() -> None:
     merges = {}
     with bench_database("precog_bench_scd2_phases") as url:
         bench.seed_keys(url, args.markets)
-        floor = bench.copy_floor(url, bench.snapshots(args.markets, 0.1)[0])
-        # Rows built for each merge, as in bench/scd2_merge.py: 0 the first snapshot, 1 the next one.
-        for name, snapshot, minutes in (("first_load", 0, 0), ("ten_percent_changed", 1, 5),
-                                        ("identical_snapshot", 1, 10)):
-            rows = bench.snapshots(args.markets, 0.1)[snapshot]
+        floor = bench.copy_floor(url, bench.snapshot(args.markets, 0.1, changed=False))
+        # Rows built for each merge, as in bench/scd2_merge.py.
+        for name, changed, minutes in (("first_load", False, 0), ("ten_percent_changed", True, 5),
+                                       ("identical_snapshot", True, 10)):
+            rows = bench.snapshot(args.markets, 0.1, changed=changed)
             seconds.clear()
             total, _ = bench.timed_merge(url, rows, bench.START + timedelta(minutes=minutes))
             merges[name] = {"seconds": round(total, 3), "phases": {k: round(v, 3) for k, v in seconds.items()}}
