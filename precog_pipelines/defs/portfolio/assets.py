@@ -146,7 +146,7 @@ def reconciliation(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     if account is None:
         return _skipped(trading)
     with warehouse.connection() as conn:
-        result = reconcile(conn, account, trading.trading_mode, context.run_id)
+        result = reconcile(conn, account, trading.trading_mode, context.run.run_id)
         alert, _ = act_on(conn, result)
         conn.commit()
         if alert is not None:
