@@ -72,11 +72,6 @@ def snapshot(markets: int, changed_fraction: float, *, changed: bool) -> list[tu
     return [snapshot_row(i, bid + 1 if i in changed_indexes else bid) for i, bid in enumerate(bids)]
 
 
-def snapshots(markets: int, changed_fraction: float) -> tuple[list[tuple], list[tuple]]:
-    """The first snapshot and the next one (:func:`snapshot`)."""
-    return (snapshot(markets, changed_fraction, changed=False), snapshot(markets, changed_fraction, changed=True))
-
-
 def seed_keys(url: str, count: int) -> None:
     events = (count + MARKETS_PER_EVENT - 1) // MARKETS_PER_EVENT
     with connect(url) as conn:
@@ -269,17 +264,19 @@ def main() -> None:
                         help="whole runs, each in a fresh database; figures and goals are the medians "
                              "of each run's own ratios (a shared machine moves the floor and the merges apart)")
     args = parser.parse_args()
-    first, changed = snapshots(args.markets, args.changed_fraction)
 
     runs = [one_run(args) for _ in range(args.repeats)]
     names = ("first_load", "ten_percent_changed", "identical_snapshot")
 
     naive_first = naive_changed = None
     if args.naive:
+        # The first rows of the whole snapshots, so the changed ones are those of the merges.
+        first = snapshot(args.markets, args.changed_fraction, changed=False)[: args.naive]
+        changed = snapshot(args.markets, args.changed_fraction, changed=True)[: args.naive]
         with bench_database("precog_bench_scd2_naive") as url:
             seed_keys(url, args.naive)
-            naive_first = naive_merge(url, first[: args.naive], START)
-            naive_changed = naive_merge(url, changed[: args.naive], START + timedelta(minutes=5))
+            naive_first = naive_merge(url, first, START)
+            naive_changed = naive_merge(url, changed, START + timedelta(minutes=5))
 
     def median(values) -> float:
         return statistics.median(list(values))
